@@ -1,0 +1,1 @@
+"""nixos-build-status: the library users script against (see docs/library.md)."""

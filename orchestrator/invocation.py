@@ -1,0 +1,123 @@
+"""From what the user asked to the exact command to run (pure: no processes here).
+
+nh is used when on PATH (unless ``--no-nh``); it runs ``nix build … --log-format
+internal-json --verbose |& nom --json``, so a ``nom`` of ours first on PATH receives the
+exact stream.  nixos-rebuild and home-manager are asked for ``--log-format internal-json
+-v`` directly.  Either way the events come from nix's structured stream, not from
+scraping its text.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Target = Literal["os", "home"]
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "os": ("switch", "boot", "test", "build", "dry-build"),
+    "home": ("switch", "build"),
+}
+CONSOLES = ("auto", "ours", "tool", "plain")
+FLAKE_ENV = {"os": ("NH_OS_FLAKE", "NH_FLAKE"), "home": ("NH_HOME_FLAKE", "NH_FLAKE")}
+
+
+class UsageError(Exception):
+    """Bad arguments: reported with exit code 3."""
+
+
+@dataclass(frozen=True)
+class Request:
+    target: Target
+    action: str
+    flake: str | None = None
+    no_nh: bool = False
+    json: bool = False
+    events: str | None = None
+    extra: tuple[str, ...] = ()
+    log_dir: str | None = None
+    console: str = "auto"
+    quiet: bool = False
+    log_lines: bool = True
+
+
+@dataclass(frozen=True)
+class Invocation:
+    argv: list[str]
+    tool: str
+    """``nh``, ``nixos-rebuild`` or ``home-manager``."""
+    flake: str | None
+    nom_shim: bool = False
+    """nh: put our ``nom`` first on PATH to receive nix's exact stream."""
+    real_nom: str | None = None
+    """nh with the user's nom installed: our ``nom`` hands the bytes on to it."""
+    tool_view: bool = False
+    """The terminal shows the tool's own rendering (nom's view, nix's own progress
+    format); our console then only adds the summary."""
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+def validate(request: Request) -> None:
+    if request.target not in ACTIONS:
+        raise UsageError(f"unknown target {request.target!r}: use os or home")
+    if request.action not in ACTIONS[request.target]:
+        allowed = ", ".join(ACTIONS[request.target])
+        raise UsageError(f"{request.target} does not support {request.action!r}: use {allowed}")
+    if request.events not in (None, "ndjson"):
+        raise UsageError(f"unknown event format {request.events!r}: use ndjson")
+    if request.json and request.events:
+        raise UsageError("--json and --events ndjson both write to stdout: choose one")
+    if request.console not in CONSOLES:
+        raise UsageError(f"unknown console {request.console!r}: use {', '.join(CONSOLES)}")
+
+
+def _user_log_format(extra: tuple[str, ...]) -> str | None:
+    for i, arg in enumerate(extra):
+        if arg == "--log-format" and i + 1 < len(extra):
+            return extra[i + 1]
+        if arg.startswith("--log-format="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def plan(request: Request, env: Mapping[str, str],
+         which: Callable[[str], str | None] = shutil.which, *,
+         interactive: bool = True) -> Invocation:
+    """Decide tool and arguments.  ``which`` finds executables (tests inject one);
+    ``interactive`` says whether a person watches a terminal (only then is nom's own
+    view worth keeping)."""
+    validate(request)
+    flake = request.flake
+    if flake is None:
+        flake = next((env[k] for k in FLAKE_ENV[request.target] if env.get(k)), None)
+    user_format = _user_log_format(request.extra)
+    extra = list(request.extra)
+
+    if not request.no_nh and which("nh"):
+        nh_action = "build" if request.action == "dry-build" else request.action
+        argv = ["nh", request.target, nh_action]
+        if request.action == "dry-build":
+            argv.append("--dry")
+        if request.flake:
+            argv.append(request.flake)
+        real_nom = which("nom")
+        keep_nom_view = (request.console in ("auto", "tool") and real_nom is not None
+                         and interactive)
+        if extra:
+            argv += ["--", *extra]
+        return Invocation(
+            argv=argv, tool="nh", flake=flake, nom_shim=True,
+            real_nom=real_nom if keep_nom_view else None, tool_view=keep_nom_view,
+        )
+
+    tool = "nixos-rebuild" if request.target == "os" else "home-manager"
+    argv = [tool, request.action]
+    if flake:
+        argv += ["--flake", flake]
+    if user_format is None:
+        argv += ["--log-format", "internal-json", "-v"]
+    argv += extra
+    # A user who asked for nix's own format (bar, raw…) sees it as it is.
+    tool_view = user_format is not None and user_format != "internal-json"
+    return Invocation(argv=argv, tool=tool, flake=flake, tool_view=tool_view)

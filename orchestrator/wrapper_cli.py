@@ -1,0 +1,111 @@
+"""``nixos-build-wrapper``: run nh / nixos-rebuild / home-manager and record the build.
+
+    nixos-build-wrapper {os|home} {switch|boot|test|build|dry-build} [--flake P]
+        [--no-nh] [--json] [--events ndjson] [--log-dir DIR] [--console MODE]
+        [--quiet] [--no-log-lines] [-- extra nix args]
+
+Exit code: the tool's own (128+N if it died of signal N); 3 for bad arguments; 127 if
+the tool is not installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from .invocation import ACTIONS, CONSOLES, Request, UsageError, plan, validate
+
+EXIT_USAGE = 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="nixos-build-wrapper",
+        description="Run nh, nixos-rebuild or home-manager under a terminal of its own, "
+                    "show a live view, and record the build (raw log, last-build.json, "
+                    "history, optional NDJSON events).",
+        epilog="Everything after -- goes to the tool (nix options such as --show-trace). "
+               "Files go to --log-dir, else $NIXOS_BUILD_LOG_DIR, else /var/log/nixos-builds "
+               "when writable, else $XDG_STATE_HOME/nixos-builds.",
+    )
+    parser.add_argument("target", choices=sorted(ACTIONS), help="os (NixOS) or home (Home Manager)")
+    parser.add_argument("action", help="switch, boot, test, build or dry-build (home: switch, build)")
+    parser.add_argument("--flake", metavar="PATH",
+                        help="flake to build (default: $NH_OS_FLAKE / $NH_HOME_FLAKE / $NH_FLAKE, "
+                             "else the tool's own default)")
+    parser.add_argument("--no-nh", action="store_true", help="use nixos-rebuild / home-manager even if nh is installed")
+    parser.add_argument("--json", action="store_true", help="print last-build.json's content on stdout at the end")
+    parser.add_argument("--events", metavar="FORMAT", choices=["ndjson"],
+                        help="stream typed events on stdout (ndjson); human output goes to stderr")
+    parser.add_argument("--log-dir", metavar="DIR", help="where logs and records go")
+    parser.add_argument("--console", default="auto", choices=CONSOLES,
+                        help="auto (default): live view on a terminal, plain lines otherwise, nom's "
+                             "own view under nh when nom is installed; ours: always our view; "
+                             "tool: the tool's own output; plain: plain lines")
+    parser.add_argument("--quiet", action="store_true", help="no console output of ours")
+    parser.add_argument("--no-log-lines", dest="log_lines", action="store_false",
+                        help="leave builders' log lines out of the event stream")
+    return parser
+
+
+def parse_request(argv: Sequence[str]) -> Request:
+    args = list(argv)
+    extra: list[str] = []
+    if "--" in args:
+        cut = args.index("--")
+        args, extra = args[:cut], args[cut + 1:]
+    ns = build_parser().parse_args(args)
+    request = Request(
+        target=ns.target, action=ns.action, flake=ns.flake, no_nh=ns.no_nh, json=ns.json,
+        events=ns.events, extra=tuple(extra), log_dir=ns.log_dir, console=ns.console,
+        quiet=ns.quiet, log_lines=ns.log_lines,
+    )
+    validate(request)
+    return request
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        request = parse_request(argv)
+    except UsageError as exc:
+        sys.stderr.write(f"nixos-build-wrapper: error: {exc}\n")
+        return EXIT_USAGE
+    return run(request)
+
+
+def run(request: Request, env: dict[str, str] | None = None) -> int:
+    import anyio
+
+    from .consoles import make_console
+    from .session import BuildSession
+
+    env = dict(os.environ if env is None else env)
+    interactive = os.isatty(2)
+    try:
+        invocation = plan(request, env, interactive=interactive)
+    except UsageError as exc:
+        sys.stderr.write(f"nixos-build-wrapper: error: {exc}\n")
+        return EXIT_USAGE
+    session = BuildSession(request, invocation, env=env, interactive=interactive,
+                           console_factory=make_console)
+    outcome = anyio.run(session.run, backend="trio")
+    if request.json:
+        from sinks.summary import encode_record
+
+        sys.stdout.buffer.write(encode_record(outcome.record))
+        sys.stdout.flush()
+    return outcome.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,314 @@
+"""Nix's ``--log-format internal-json`` stream: ``@nix {json}`` lines to events.
+
+Actions: ``start`` / ``stop`` (activities), ``result`` (of an activity), ``msg``.
+Activity types 0 and 100–112 and result types 100–108 are understood; anything newer
+becomes a generic ``activity.*`` or ``nix.unknown`` event.  Malformed JSON, unknown
+actions and wrong field types never raise: the line becomes a ``nix.unknown`` event if
+it is valid JSON, else a ``log.line`` with the text as written.
+"""
+
+from __future__ import annotations
+
+from typing import Final, cast
+
+import msgspec
+
+from .events import (
+    ActivityStarted,
+    ActivityStopped,
+    Expected,
+    LogLine,
+    Message,
+    NixUnknown,
+    Progress,
+)
+from .nixerrors import classify
+from .state import ParseState
+from .store import machine_name, strip_ansi
+
+PREFIX: Final = b"@nix "
+
+ACTIVITY_NAMES: Final = {
+    0: "unknown",
+    100: "copy-path",
+    101: "file-transfer",
+    102: "realise",
+    103: "copy-paths",
+    104: "builds",
+    105: "build",
+    106: "optimise-store",
+    107: "verify-paths",
+    108: "substitute",
+    109: "query-path-info",
+    110: "post-build-hook",
+    111: "build-waiting",
+    112: "fetch-tree",
+}
+LEVEL_NAMES: Final = ("error", "warn", "notice", "info", "talkative", "chatty", "debug", "vomit")
+
+ACT_COPY_PATH, ACT_FILE_TRANSFER, ACT_REALISE, ACT_COPY_PATHS, ACT_BUILDS, ACT_BUILD = (
+    100, 101, 102, 103, 104, 105)
+ACT_SUBSTITUTE, ACT_POST_BUILD_HOOK = 108, 110
+RES_FILE_LINKED, RES_BUILD_LOG_LINE, RES_UNTRUSTED_PATH, RES_CORRUPTED_PATH = 100, 101, 102, 103
+RES_SET_PHASE, RES_PROGRESS, RES_SET_EXPECTED, RES_POST_BUILD_LOG_LINE, RES_FETCH_STATUS = (
+    104, 105, 106, 107, 108)
+
+# Activities without a specific event are reported when nix would show them at -v.
+_GENERIC_MAX_LEVEL: Final = 4
+
+Field = str | int
+
+
+class _Start(msgspec.Struct, tag="start", tag_field="action"):
+    id: int
+    type: int = 0
+    level: int = 0
+    text: str = ""
+    fields: list[Field] = []
+
+
+class _Stop(msgspec.Struct, tag="stop", tag_field="action"):
+    id: int
+
+
+class _Result(msgspec.Struct, tag="result", tag_field="action"):
+    id: int
+    type: int
+    fields: list[Field] = []
+
+
+class _Msg(msgspec.Struct, tag="msg", tag_field="action"):
+    level: int = 0
+    msg: str = ""
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+
+_NixMessage = _Start | _Stop | _Result | _Msg
+
+
+
+
+class _Activity:
+    __slots__ = ("expected", "id", "kind", "last", "level", "path", "pct", "reported")
+
+    def __init__(self, id: int, kind: int, path: str | None, level: int, reported: bool) -> None:
+        self.id = id
+        self.kind = kind
+        self.path = path
+        self.level = level
+        self.reported = reported
+        self.last: tuple[Field, ...] = ()
+        self.pct = -2
+        self.expected: dict[int, int] = {}
+
+
+class InternalJsonParser:
+    """One nix process's structured stream.  Call :meth:`line` with the bytes after
+    ``@nix ``; events go to ``out``."""
+
+    def __init__(self, state: ParseState) -> None:
+        self.state = state
+        self.out = state.out
+        self.tracker = state.tracker
+        self.plan = state.plan
+        self._decode = msgspec.json.Decoder(_NixMessage).decode
+        self._activities: dict[int, _Activity] = {}
+        self._last_status: dict[int, str] = {}
+
+    # The hot path: one call per line, ~98% of them Progress results of a transfer,
+    # most of which change nothing worth reporting.  Kept inline on purpose.
+    def line(self, payload: bytes) -> None:
+        try:
+            message = self._decode(payload)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            self._undecodable(payload)
+            return
+        if type(message) is _Result:
+            if message.type == RES_PROGRESS:
+                act = self._activities.get(message.id)
+                if act is None:
+                    return
+                try:
+                    done, expected, running, failed = message.fields
+                    if act.kind == ACT_COPY_PATH or act.kind == ACT_FILE_TRANSFER:
+                        # Report each percent of a transfer once, and its end.
+                        pct = done * 100 // expected if expected > 0 else -1  # type: ignore[operator]
+                        if pct == act.pct and done != expected and act.last == (
+                                expected, running, failed):
+                            return
+                        act.pct = pct
+                    elif act.last == (done, expected, running, failed):
+                        return
+                except (ValueError, TypeError):
+                    pass
+                self._progress(act, message, payload)
+            else:
+                self._result(message, payload)
+        elif type(message) is _Start:
+            self._start(message)
+        elif type(message) is _Stop:
+            self._stop(message.id)
+        else:
+            self._msg(message)
+
+    def _undecodable(self, payload: bytes) -> None:
+        try:
+            data = msgspec.json.decode(payload)
+        except msgspec.DecodeError:
+            text = payload.decode("utf-8", "replace").rstrip("\r")
+            self.out.append(LogLine(text="@nix " + text))
+            return
+        # Valid JSON of a shape we do not know (a new action, a new field type, an
+        # integer too large): keep it whole.  A start we cannot read still gets
+        # tracked so its results and stop make sense.
+        if isinstance(data, dict) and data.get("action") == "start" and isinstance(data.get("id"), int):
+            self._activities[data["id"]] = _Activity(data["id"], -1, None, 0, True)
+            self.out.append(ActivityStarted(
+                id=data["id"], activity=_activity_name(data.get("type")),
+                text=str(data.get("text", "")), level=_int(data.get("level")),
+                fields=list(data.get("fields", [])) if isinstance(data.get("fields"), list) else [],
+            ))
+            return
+        if isinstance(data, dict) and data.get("action") == "stop" and isinstance(data.get("id"), int):
+            self._stop(data["id"])
+            return
+        self.out.append(NixUnknown(data=data))
+
+    # --- start / stop -----------------------------------------------------------------
+
+    def _start(self, m: _Start) -> None:
+        if self.plan.active:
+            self.plan.flush()
+        kind, fields = m.type, m.fields
+        path: str | None = None
+        reported = False
+        if kind == ACT_BUILD and fields and isinstance(fields[0], str):
+            path = fields[0]
+            self.tracker.start(path, machine_name(fields[1] if len(fields) > 1 else ""))
+        elif kind == ACT_COPY_PATH and len(fields) >= 3 and isinstance(fields[0], str):
+            path = fields[0]
+            src, dst = machine_name(fields[1]), machine_name(fields[2])
+            self.tracker.transfer_start(path, src if dst is None else dst, download=dst is None)
+        elif kind in (ACT_FILE_TRANSFER, ACT_SUBSTITUTE) and fields and isinstance(fields[0], str):
+            path = fields[0]
+        elif kind in (ACT_REALISE, ACT_COPY_PATHS, ACT_BUILDS):
+            pass
+        else:
+            if kind == ACT_POST_BUILD_HOOK and fields and isinstance(fields[0], str):
+                path = fields[0]
+            reported = m.level <= _GENERIC_MAX_LEVEL or kind not in ACTIVITY_NAMES
+            if reported:
+                self.out.append(ActivityStarted(
+                    id=m.id, activity=_activity_name(kind), text=m.text, level=m.level,
+                    fields=list(fields),
+                ))
+        self._activities[m.id] = _Activity(m.id, kind, path, m.level, reported)
+
+    def _stop(self, activity_id: int) -> None:
+        act = self._activities.pop(activity_id, None)
+        if act is None:
+            return
+        self._last_status.pop(activity_id, None)
+        if act.kind == ACT_BUILD and act.path:
+            self.tracker.stop(act.path)
+        elif act.kind == ACT_COPY_PATH and act.path:
+            self.tracker.transfer_done(act.path)
+        elif act.reported:
+            self.out.append(ActivityStopped(id=activity_id, activity=_activity_name(act.kind)))
+
+    # --- results ----------------------------------------------------------------------
+
+    def _progress(self, act: _Activity, m: _Result, payload: bytes) -> None:
+        if len(m.fields) != 4 or not all(type(f) is int for f in m.fields):
+            self._unknown(payload)
+            return
+        done, expected, running, failed = cast("list[int]", m.fields)
+        kind = act.kind
+        if kind in (ACT_COPY_PATH, ACT_FILE_TRANSFER):
+            act.last = (expected, running, failed)
+            if kind == ACT_COPY_PATH and act.path:
+                self.tracker.transfer_bytes(act.path, expected or done)
+        else:
+            act.last = (done, expected, running, failed)
+            if kind == ACT_BUILDS:
+                self.tracker.builds_progress(act.id, done, failed)
+        self.out.append(Progress(
+            scope=_activity_name(kind), done=done, expected=expected, running=running,
+            failed=failed, path=act.path, activity_id=act.id,
+        ))
+
+    def _unknown(self, payload: bytes) -> None:
+        """Keep a message we cannot interpret whole (all its keys, not only ours)."""
+        self.out.append(NixUnknown(data=msgspec.json.decode(payload)))
+
+    def _result(self, m: _Result, payload: bytes) -> None:
+        act = self._activities.get(m.id)
+        kind, fields = m.type, m.fields
+        text = fields[0] if fields and isinstance(fields[0], str) else None
+        if kind == RES_BUILD_LOG_LINE and text is not None:
+            path = act.path if act is not None and act.kind == ACT_BUILD else None
+            if path is not None:
+                self.tracker.log(path, text)
+                self.out.append(LogLine(text=text, source="build", drv_path=path,
+                                        name=self.tracker.drvs[path].name))
+            else:
+                self.out.append(LogLine(text=text, source="build"))
+        elif kind == RES_SET_PHASE and text is not None:
+            if act is not None and act.path:
+                self.tracker.phase(act.path, text)
+        elif kind == RES_SET_EXPECTED and len(fields) == 2 and all(type(f) is int for f in fields):
+            of, count = cast("list[int]", fields)
+            if act is not None and act.expected.get(of) != count:
+                act.expected[of] = count
+                self.out.append(Expected(scope=_activity_name(act.kind),
+                                         of=_activity_name(fields[0]), count=int(fields[1]),
+                                         activity_id=m.id))
+        elif kind == RES_POST_BUILD_LOG_LINE and text is not None:
+            path = act.path if act is not None else None
+            self.out.append(LogLine(text=text, source="post-build-hook", drv_path=path,
+                                    name=self.tracker.drvs[path].name
+                                    if path in self.tracker.drvs else None))
+        elif kind == RES_FETCH_STATUS and text is not None:
+            if self._last_status.get(m.id) != text:
+                self._last_status[m.id] = text
+                self.out.append(Message(level="info", text=text))
+        elif kind == RES_UNTRUSTED_PATH and text is not None:
+            self.out.append(Message(level="warn", text=f"path '{text}' is untrusted"))
+        elif kind == RES_CORRUPTED_PATH and text is not None:
+            self.out.append(Message(level="error", text=f"path '{text}' is corrupted or missing"))
+        elif kind == RES_FILE_LINKED and len(fields) == 2:
+            pass  # optimise-store bookkeeping (bytes, blocks): nothing a reader acts on
+        elif act is not None or kind not in (RES_BUILD_LOG_LINE, RES_SET_PHASE):
+            self._unknown(payload)
+
+    # --- messages ---------------------------------------------------------------------
+
+    def _msg(self, m: _Msg) -> None:
+        text = m.msg
+        if m.level <= 0 and strip_ansi(text).lstrip().startswith("error"):
+            self.plan.flush()
+            self.state.error(classify(text, file=m.file, line=m.line, column=m.column))
+            return
+        if self.plan.feed(strip_ansi(text) if "\x1b" in text else text):
+            return
+        level = LEVEL_NAMES[m.level] if 0 <= m.level < len(LEVEL_NAMES) else str(m.level)
+        if m.level <= 1:
+            # Level-0 warnings and traces exist (nom drops them, see nom#296).
+            head = strip_ansi(text).lstrip()
+            level = "warn" if head.startswith("warning:") else "trace" if head.startswith("trace:") else level
+        self.out.append(Message(level=level, text=text))
+
+    def open_activities(self) -> int:
+        return len(self._activities)
+
+
+def _activity_name(kind: object) -> str:
+    if isinstance(kind, int):
+        return ACTIVITY_NAMES.get(kind) or f"type-{kind}"
+    return "unknown"
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) else 0

@@ -1,0 +1,77 @@
+"""Nix's announcement of work: "these 4 derivations will be built:" and "these 12 paths
+will be fetched (34.5 MiB download, 120.1 MiB unpacked):", each followed by indented
+store paths (one message per path, or one message with embedded newlines)."""
+
+from __future__ import annotations
+
+import re
+
+from .events import Event, Plan
+
+_HEADER = re.compile(
+    r"^(?:these|this) (?:(\d+) )?(derivations?|paths?) (will|would) be (built|fetched)"
+    r"(?: \(([\d.]+) ?([KMGTPEZY]?i?B) download, ([\d.]+) ?([KMGTPEZY]?i?B) unpacked\))?:\s*$"
+)
+_ITEM = re.compile(r"^\s+(/nix/store/\S+)\s*$")
+_UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40,
+          "PiB": 1 << 50, "KB": 1000, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+
+
+def _size(number: str | None, unit: str | None) -> int | None:
+    if number is None or unit is None:
+        return None
+    try:
+        return int(float(number) * _UNITS.get(unit, 1))
+    except ValueError:
+        return None
+
+
+class PlanCollector:
+    __slots__ = ("_current", "_items", "out")
+
+    def __init__(self, out: list[Event]) -> None:
+        self.out = out
+        self._current: Plan | None = None
+        self._items: list[str] = []
+
+    @property
+    def active(self) -> bool:
+        return self._current is not None
+
+    def feed(self, text: str) -> bool:
+        """Take one message or text line; True if it belonged to a plan."""
+        if "\n" in text:
+            parts = text.split("\n")
+            if not _HEADER.match(parts[0]) and not (self._current and _ITEM.match(parts[0])):
+                return False
+            for part in parts:
+                if part.strip() and not self.feed(part):
+                    self.flush()
+                    return False
+            return True
+        if self._current is not None:
+            item = _ITEM.match(text)
+            if item:
+                self._items.append(item.group(1))
+                return True
+            self.flush()
+        if not text.startswith("th"):
+            return False
+        header = _HEADER.match(text)
+        if header is None:
+            return False
+        is_build = header.group(4) == "built"
+        self._items = []
+        self._current = Plan(
+            builds=self._items if is_build else [],
+            downloads=[] if is_build else self._items,
+            download_bytes=None if is_build else _size(header.group(5), header.group(6)),
+            unpacked_bytes=None if is_build else _size(header.group(7), header.group(8)),
+            dry_run=header.group(3) == "would",
+        )
+        return True
+
+    def flush(self) -> None:
+        if self._current is not None:
+            self.out.append(self._current)
+            self._current = None
