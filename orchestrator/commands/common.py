@@ -1,0 +1,19 @@
+"""Bits every subcommand uses."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+EXIT_OK = 0
+EXIT_OUT_OF_SYNC = 1
+EXIT_BUILD_ERRORS = 2
+EXIT_USAGE = 3
+
+
+def silence_stdout() -> None:
+    """After EPIPE on stdout: point it at /dev/null so the interpreter's final flush
+    does not complain."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
