@@ -38,6 +38,10 @@ PROMPT_AFTER_S = 0.15
 # After the child exits, output still arriving (a grandchild holding the terminal) is
 # read until it has been quiet this long.
 DRAIN_QUIET_S = 0.25
+# Reads smaller than this are followed by a short pause so output pools (PERF-NOTES: the
+# reader otherwise wakes for almost every line).
+BATCH_BYTES = 2048
+BATCH_WAIT_S = 0.001
 CTRL_C = b"\x03"
 VEOF = b"\x04"
 
@@ -210,7 +214,7 @@ class BuildSession:
             return
         try:
             events = self.stream.feed(data, source)
-        except Exception as exc:
+        except Exception as exc:  # a parser bug must never cost the build
             self._parser_broken = True
             self.report(f"parser stopped ({describe(exc)}); the raw log keeps everything")
             return
@@ -275,6 +279,10 @@ class BuildSession:
                     break
                 if data:
                     self._on_tty(data)
+                    if len(data) < BATCH_BYTES:
+                        # A trickle (nix writes one line per write): let it pool for a
+                        # moment rather than waking for every line.
+                        await anyio.sleep(BATCH_WAIT_S)
                     continue
                 if fifo_fd is not None:
                     self._drain_fifo(fifo_fd)
@@ -384,6 +392,6 @@ def _size_from_env(env: Mapping[str, str]) -> tuple[int, int] | None:
 def _safe(report: Callable[[str], None], what: str, fn: Callable[..., Any], *args: Any) -> Any:
     try:
         return fn(*args)
-    except Exception as exc:
+    except Exception as exc:  # a probe must not stop the build
         report(f"{what} failed: {describe(exc)}")
         return None

@@ -35,7 +35,7 @@ class SinkSet:
         for sink in tuple(self._sinks):
             try:
                 sink.handle(events)
-            except Exception as exc:
+            except Exception as exc:  # any failure, a bug included, must not end the build
                 self._disable(sink, exc)
 
     def close(self) -> None:
