@@ -1,8 +1,14 @@
-"""Which console a build gets: chosen from the request, the terminal and the tool."""
+"""Which console a build gets, from the request, the terminal and the tool.
+
+- ``auto``: the live view on a terminal (colour allowed, TERM not dumb), plain lines
+  otherwise; under nh with the user's nom installed, nom's own view (then ours only
+  adds the summary).
+- ``ours``: our view even when nom is installed.  ``tool``: the tool's own output
+  passed through.  ``plain``: plain lines.
+"""
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from sinks.base import Sink
@@ -11,11 +17,14 @@ if TYPE_CHECKING:
     from .session import BuildSession
 
 
-def make_console(session: BuildSession) -> Sink | None:
-    from sinks.console_plain import PlainConsole
+def live_capable(session: BuildSession) -> bool:
+    env = session.env
+    return (session.interactive and "NO_COLOR" not in env
+            and env.get("TERM", "") not in ("", "dumb"))
 
+
+def make_console(session: BuildSession) -> Sink | None:
     files = session.files
-    tool_view = session.invocation.tool_view or session.request.console == "tool"
 
     def footer() -> list[str]:
         if files is None:
@@ -26,10 +35,15 @@ def make_console(session: BuildSession) -> Sink | None:
             lines.insert(1, f"  nix:  {files.directory / 'last-build.nix.log'}")
         return lines
 
+    mode = session.request.console
+    tool_view = session.invocation.tool_view or mode == "tool"
+    if not tool_view and mode in ("auto", "ours") and live_capable(session):
+        from sinks.console_live import LiveConsole
+
+        return LiveConsole(session.stderr.fileno(), clock=session.clock, footer=footer)
+
+    from sinks.console_plain import PlainConsole
+
     color = session.interactive and "NO_COLOR" not in session.env
     return PlainConsole(session.stderr, color=color, tool_text=not tool_view,
                         progress=not tool_view, footer=footer)
-
-
-def wants_color(env: dict[str, str], fd: int = 2) -> bool:
-    return os.isatty(fd) and "NO_COLOR" not in env

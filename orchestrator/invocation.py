@@ -104,6 +104,12 @@ def plan(request: Request, env: Mapping[str, str],
         real_nom = which("nom")
         keep_nom_view = (request.console in ("auto", "tool") and real_nom is not None
                          and interactive)
+        if request.console == "tool" and not keep_nom_view:
+            # The tool's own output without nom: nix's, straight to the terminal.
+            argv.append("--no-nom")
+            if extra:
+                argv += ["--", *extra]
+            return Invocation(argv=argv, tool="nh", flake=flake, tool_view=True)
         if extra:
             argv += ["--", *extra]
         return Invocation(
@@ -115,9 +121,11 @@ def plan(request: Request, env: Mapping[str, str],
     argv = [tool, request.action]
     if flake:
         argv += ["--flake", flake]
-    if user_format is None:
+    # The exact stream, unless the user wants the tool's own view (--console tool) or
+    # asked nix for a format of their own (bar, raw…): then that is what they see.
+    tool_view = request.console == "tool" or (
+        user_format is not None and user_format != "internal-json")
+    if user_format is None and request.console != "tool":
         argv += ["--log-format", "internal-json", "-v"]
     argv += extra
-    # A user who asked for nix's own format (bar, raw…) sees it as it is.
-    tool_view = user_format is not None and user_format != "internal-json"
     return Invocation(argv=argv, tool=tool, flake=flake, tool_view=tool_view)

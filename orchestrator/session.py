@@ -35,6 +35,8 @@ from .pty import ChildExit, PtyChild, raw_input, terminal_size
 
 # A partial line this long unchanged is shown as a prompt (sudo's password prompt).
 PROMPT_AFTER_S = 0.15
+# Quiet output: this often the sinks get a tick (the live console's timers move).
+IDLE_TICK_S = 0.1
 # After the child exits, output still arriving (a grandchild holding the terminal) is
 # read until it has been quiet this long.
 DRAIN_QUIET_S = 0.25
@@ -292,11 +294,14 @@ class BuildSession:
                     if scope.cancelled_caught:
                         break
                     continue
-                wait = PROMPT_AFTER_S if self.stream.has_partial(TTY) else 0.25
+                wait = PROMPT_AFTER_S if self.stream.has_partial(TTY) else IDLE_TICK_S
                 with anyio.move_on_after(wait) as scope:
                     await self._wait_output(child.master_fd, fifo_fd)
-                if scope.cancelled_caught and wait == PROMPT_AFTER_S and not self._parser_broken:
-                    self._dispatch(self.stream.idle(TTY))
+                if scope.cancelled_caught:
+                    if wait == PROMPT_AFTER_S and not self._parser_broken:
+                        self._dispatch(self.stream.idle(TTY))
+                    if self._sinks is not None:
+                        self._sinks.tick()
         finally:
             done.set()
 

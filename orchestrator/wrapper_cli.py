@@ -3,6 +3,7 @@
     nixos-build-wrapper {os|home} {switch|boot|test|build|dry-build} [--flake P]
         [--no-nh] [--json] [--events ndjson] [--log-dir DIR] [--console MODE]
         [--quiet] [--no-log-lines] [-- extra nix args]
+    nixos-build-wrapper demo [--speed N] [--scenario S]
 
 Exit code: the tool's own (128+N if it died of signal N); 3 for bad arguments; 127 if
 the tool is not installed.
@@ -75,6 +76,10 @@ def parse_request(argv: Sequence[str]) -> Request:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["demo"]:
+        from .demo import main as demo_main
+
+        return demo_main(argv[1:])
     try:
         request = parse_request(argv)
     except UsageError as exc:
@@ -84,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(request: Request, env: dict[str, str] | None = None) -> int:
+    """Run one build as asked; the tool's exit code."""
     import anyio
 
     from .consoles import make_console

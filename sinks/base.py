@@ -38,6 +38,18 @@ class SinkSet:
             except Exception as exc:  # any failure, a bug included, must not end the build
                 self._disable(sink, exc)
 
+    def tick(self) -> None:
+        """Time passed without events: sinks that show time (the live console) may
+        redraw."""
+        for sink in tuple(self._sinks):
+            tick = getattr(sink, "tick", None)
+            if tick is None:
+                continue
+            try:
+                tick()
+            except Exception as exc:  # any failure, a bug included, must not end the build
+                self._disable(sink, exc)
+
     def close(self) -> None:
         for sink in tuple(self._sinks):
             try:

@@ -8,6 +8,8 @@ from parsers.events import BuildFinished, ErrorEvent
 
 from .record import ordered_errors
 
+MAX_NAMES = 8
+
 
 def format_duration(ms: int | None) -> str:
     if ms is None:
@@ -22,7 +24,20 @@ def format_duration(ms: int | None) -> str:
     return f"{hours}h{minutes:02d}m{secs:02d}s"
 
 
-def summary_lines(finished: BuildFinished, errors: Sequence[ErrorEvent]) -> list[str]:
+def describe_error(error: ErrorEvent) -> str:
+    """One line a person can act on: for a failed build the derivation, the phase and
+    the exit code rather than nix's sentence with the full store path."""
+    if error.kind == "build-failure" and error.derivation and error.root_cause:
+        code = f" with exit code {error.exit_code}" if error.exit_code is not None else ""
+        phase = f" in {error.phase}" if error.phase else ""
+        return f"{error.derivation} failed{phase}{code}"
+    if error.kind == "hash-mismatch" and error.derivation:
+        return f"{error.derivation}: hash mismatch (specified {error.specified}, got {error.got})"
+    return f"[{error.kind}] {error.message}"
+
+
+def summary_lines(finished: BuildFinished, errors: Sequence[ErrorEvent],
+                  built_names: Sequence[str] = ()) -> list[str]:
     counts = [f"{finished.built} built"]
     if finished.failed:
         counts.append(f"{finished.failed} failed")
@@ -42,17 +57,24 @@ def summary_lines(finished: BuildFinished, errors: Sequence[ErrorEvent]) -> list
             how += ", interrupted"
         head = f"✘ build failed ({how}) after {took}: {', '.join(counts)}"
     lines = [head]
+    if built_names:
+        names = ", ".join(built_names[:MAX_NAMES])
+        more = f" and {len(built_names) - MAX_NAMES} more" if len(built_names) > MAX_NAMES else ""
+        lines.append(f"  built: {names}{more}")
     ordered = ordered_errors(errors)
     roots = [e for e in ordered if e.root_cause] or ordered
     if roots:
         root = roots[0]
-        lines.append(f"  root cause [{root.kind}]: {root.message}")
+        lines.append(f"  root cause: {describe_error(root)}")
         if root.file:
             where = f"{root.file}:{root.line}" if root.line else root.file
-            lines.append(f"  at {where}")
-        for tail in root.log_tail[-5:]:
-            lines.append(f"  > {tail}")
+            lines.append(f"    at {where}" + (f":{root.column}" if root.line and root.column else ""))
+        lines.extend(f"    > {tail}" for tail in root.log_tail[-5:])
+        lines.extend(f"    unit: {unit}" for unit in root.units[:5])
         if len(ordered) > 1:
-            lines.append(f"  ({len(ordered) - 1} more error{'s' * (len(ordered) > 2)}: "
-                         "nixos-build-status errors)")
+            more_roots = len([e for e in ordered if e.root_cause]) - 1
+            rest = len(ordered) - 1
+            kind = f"{more_roots} more cause{'s' * (more_roots != 1)}" if more_roots > 0 else \
+                f"{rest} consequence{'s' * (rest != 1)}"
+            lines.append(f"  ({kind}; all errors: nixos-build-status errors)")
     return lines

@@ -60,7 +60,7 @@ def test_build_failure_exit_code_and_root_cause(tmp_path: Path):
     assert root["logTail"][-1] == "make: *** [Makefile:12: src/main.o] Error 1"
     assert record["errors"].splitlines()[0].startswith("error: builder for ")
     assert record["failedDerivations"][0]["name"] == "broken-tool-0.3.1"
-    assert "root cause [build-failure]" in run.stderr
+    assert "root cause: broken-tool-0.3.1 failed in buildPhase with exit code 2" in run.stderr
 
 
 def test_ndjson_stream_on_stdout_carries_nothing_else(tmp_path: Path):

@@ -1,0 +1,277 @@
+"""The live console for a person at a terminal: a status block under the scrolling
+output, redrawn from :class:`ConsoleState` at most ten times a second.
+
+Each frame is written in one piece inside synchronized-output markers (no flicker), and
+erases the previous block by counting the rows it occupies *now* (a narrower terminal
+re-wraps it), so a resize never leaves old frames in the scrollback.  The tool's own
+lines, failures and errors go above the block and stay in the scrollback.  A prompt
+(sudo's password) is shown at once, with the block taken away until it is answered.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from parsers.clock import Clock, SystemClock
+from parsers.events import (
+    BuildFinished,
+    DerivationFailed,
+    ErrorEvent,
+    Event,
+    LogLine,
+    Prompt,
+)
+from parsers.store import strip_ansi
+
+from .console_state import ConsoleState
+from .files import write_all
+from .summary_text import format_duration, summary_lines
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+MIN_FRAME_MS = 100      # at most ten redraws a second, however fast events come
+MAX_FRAME_MS = 1000     # timers move at least once a second
+SYNC_START, SYNC_END = "\x1b[?2026h", "\x1b[?2026l"
+ERASE_DOWN = "\x1b[J"
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.1f}"
+
+
+class LiveConsole:
+    name = "console"
+
+    def __init__(self, fd: int = 2, *, clock: Clock | None = None,
+                 size: Callable[[], tuple[int, int]] | None = None,
+                 footer: Callable[[], list[str]] | None = None, color_system: str | None = "auto"
+                 ) -> None:
+        from rich.console import Console
+
+        self._fd = fd
+        self._clock = clock or SystemClock()
+        self._size = size or (lambda: _terminal_size(fd))
+        self._footer = footer
+        self.state = ConsoleState()
+        self._buffer = io.StringIO()
+        self._rich: Console = Console(file=self._buffer, force_terminal=True, color_system=color_system,  # type: ignore[arg-type]
+                                      highlight=False, emoji=False, markup=False, soft_wrap=False)
+        self._pending: list[str] = []      # lines to print above the block
+        self._block: list[int] = []        # cell widths of the block's lines on screen
+        self._last_frame_ms = -MAX_FRAME_MS
+        self._dirty = True
+        self._prompt = ""                  # the unfinished line shown; block suspended
+        self.frames = 0
+
+    # --- sink interface ---------------------------------------------------------------
+
+    def handle(self, events: Sequence[Event]) -> None:
+        now = self._clock.monotonic_ms()
+        self.state.update(events, now)
+        self._dirty = True
+        for event in events:
+            kind = type(event)
+            if kind is LogLine:
+                if event.source == "tool":  # type: ignore[attr-defined]
+                    self._tool_line(event.text)  # type: ignore[attr-defined]
+            elif kind is Prompt:
+                self._show_prompt(event.text)  # type: ignore[attr-defined]
+            elif kind is DerivationFailed:
+                self._pending.extend(self._failure_lines(event))  # type: ignore[arg-type]
+            elif kind is ErrorEvent and not event.drv_path:  # type: ignore[attr-defined]
+                self._pending.append(self._styled(f"✘ {event.message}", "bold red"))  # type: ignore[attr-defined]
+            elif kind is BuildFinished:
+                return
+        if now - self._last_frame_ms >= MIN_FRAME_MS:
+            self._frame(now)
+
+    def tick(self) -> None:
+        now = self._clock.monotonic_ms()
+        due = MIN_FRAME_MS if (self._dirty or self._pending) else MAX_FRAME_MS
+        if now - self._last_frame_ms >= due and self.state.finished is None:
+            self._frame(now)
+
+    def close(self) -> None:
+        out = [SYNC_START, self._erase_block()]
+        if self._prompt:
+            out.append("\n")
+            self._prompt = ""
+        out.extend(line + "\n" for line in self._pending)
+        self._pending.clear()
+        if self.state.finished is not None:
+            finished = self.state.finished
+            style = "bold green" if finished.success else "bold red"
+            lines = summary_lines(finished, self.state.errors, self.state.built_names)
+            out.append(self._styled(lines[0], style) + "\n")
+            out.extend(line + "\n" for line in lines[1:])
+            out.extend(line + "\n" for line in (self._footer() if self._footer else []))
+        out.append(SYNC_END)
+        write_all(self._fd, "".join(out).encode("utf-8", "replace"))
+
+    # --- text above the block ---------------------------------------------------------
+
+    def _tool_line(self, text: str) -> None:
+        if self._prompt:
+            # The answer completed the prompt's line: print only what is new.
+            shown, self._prompt = self._prompt, ""
+            rest = text[len(shown):] if text.startswith(shown) else "\n" + text
+            write_all(self._fd, (rest + "\n").encode("utf-8", "replace"))
+            self._block = []
+            return
+        self._pending.append(text)
+
+    def _show_prompt(self, text: str) -> None:
+        """Show an unfinished line now, where the user will type, without the block."""
+        if self._prompt and text.startswith(self._prompt):
+            new = text[len(self._prompt):]
+            if new:
+                write_all(self._fd, new.encode("utf-8", "replace"))
+            self._prompt = text
+            return
+        out = [SYNC_START, self._erase_block()]
+        out.extend(line + "\n" for line in self._pending)
+        self._pending.clear()
+        out.append(text)
+        out.append(SYNC_END)
+        write_all(self._fd, "".join(out).encode("utf-8", "replace"))
+        self._prompt = text
+
+    def _failure_lines(self, failed: DerivationFailed) -> list[str]:
+        why = f"exit code {failed.exit_code}" if failed.exit_code is not None else failed.reason
+        where = f" in {failed.phase}" if failed.phase else ""
+        lines = [self._styled(f"⚠ {failed.name} failed: {why}{where} after "
+                              f"{format_duration(failed.duration_ms)}", "bold red")]
+        lines.extend(self._styled(f"  {failed.name}> ", "blue") + line
+                     for line in failed.log_tail[-8:])
+        return lines
+
+    # --- the block --------------------------------------------------------------------
+
+    def _frame(self, now: int) -> None:
+        self._last_frame_ms = now
+        if self._prompt:
+            return
+        columns, rows = self._size()
+        out = [SYNC_START, self._erase_block(columns)]
+        out.extend(line + "\n" for line in self._pending)
+        self._pending.clear()
+        lines = self._render(now, columns, rows)
+        out.append("\n".join(lines))
+        out.append(SYNC_END)
+        write_all(self._fd, "".join(out).encode("utf-8", "replace"))
+        self._block = [_cells(strip_ansi(line)) for line in lines]
+        self._dirty = False
+        self.frames += 1
+
+    def _erase_block(self, columns: int | None = None) -> str:
+        """Cursor back to the block's first row, and erase from there down."""
+        if not self._block:
+            return ""
+        columns = columns or self._size()[0]
+        rows = sum(max(1, -(-width // max(1, columns))) for width in self._block)
+        self._block = []
+        return "\r" + (f"\x1b[{rows - 1}A" if rows > 1 else "") + ERASE_DOWN
+
+    def _render(self, now: int, columns: int, rows: int) -> list[str]:
+        from rich.text import Text
+
+        s = self.state
+        body: list[Text] = []
+        budget = max(3, rows // 3)
+        for path, build in list(s.running.items())[:budget]:
+            line = Text("⏵ ", style="yellow")
+            line.append(build.name, style="bold yellow")
+            if build.machine:
+                line.append(f" on {build.machine}", style="magenta")
+            if build.phase:
+                line.append(f"  {build.phase}", style="cyan")
+            line.append(f"  ⏱ {format_duration(now - build.started_ms)}", style="dim")
+            body.append(line)
+            if path == s.last_active:
+                for tail in build.tail:
+                    body.append(Text("  │ ", style="blue") + Text(strip_ansi(tail), style="dim"))
+        if len(s.running) > budget:
+            body.append(Text(f"… and {len(s.running) - budget} more running", style="dim"))
+        for transfer in list(s.downloads.values())[:3]:
+            line = Text("↓ ", style="cyan")
+            line.append(transfer.name)
+            if transfer.expected:
+                line.append(f"  {_mib(transfer.done)}/{_mib(transfer.expected)} MiB", style="dim")
+            body.append(line)
+        if len(s.downloads) > 3:
+            body.append(Text(f"… and {len(s.downloads) - 3} more downloading", style="dim"))
+        for error in s.errors[-2:]:
+            body.append(Text(f"⚠ {error.kind}: ", style="bold red") + Text(error.message))
+        head = self._headline()
+        lines = [Text("┏━ ", style="blue") + head]
+        lines += [Text("┃ ", style="blue") + line for line in body]
+        lines.append(Text("┗━ ", style="blue") + self._totals(now))
+        return [self._ansi(line, columns) for line in lines]
+
+    def _headline(self) -> Text:
+        from rich.text import Text
+
+        s = self.state
+        if s.activation is not None:
+            return Text("activating: ", style="bold") + Text(s.activation.text)
+        if s.running or s.built or s.failed:
+            what = "NixOS" if s.started and s.started.target == "os" else "Home Manager" \
+                if s.started and s.started.target == "home" else "derivations"
+            return Text(f"building {what}", style="bold")
+        if s.evaluating:
+            return Text("evaluating: ", style="bold") + Text(s.evaluating)
+        return Text(strip_ansi(s.last_tool_line or "starting…"), style="bold")
+
+    def _totals(self, now: int) -> Text:
+        from rich.text import Text
+
+        s = self.state
+        parts: list[Text] = [
+            Text(f"⏵ {len(s.running)}", style="yellow" if s.running else "dim"),
+            Text(f"✔ {s.built}", style="green" if s.built else "dim"),
+            Text(f"⏸ {s.planned}", style="blue" if s.planned else "dim"),
+        ]
+        if s.failed:
+            parts.append(Text(f"⚠ {s.failed}", style="bold red"))
+        if s.downloads or s.downloaded or s.planned_downloads:
+            done, _ = s.download_bytes()
+            parts.append(Text(f"↓ {s.downloaded}/{s.downloaded + len(s.downloads) + s.planned_downloads}"
+                              f" ({_mib(done)} MiB)", style="cyan"))
+        if s.uploads or s.uploaded:
+            parts.append(Text(f"↑ {s.uploaded}", style="cyan"))
+        started = s.started_ms if s.started_ms is not None else now
+        parts.append(Text(f"⏱ {format_duration(now - started)}", style="dim"))
+        return Text(" │ ", style="blue").join(parts)
+
+    def _ansi(self, text: Text, columns: int) -> str:
+        text.truncate(max(1, columns - 1), overflow="ellipsis")
+        buffer = self._buffer
+        buffer.seek(0)
+        buffer.truncate()
+        self._rich.size = (max(1, columns), 1)
+        self._rich.print(text, end="", no_wrap=True, overflow="ellipsis", crop=True)
+        return buffer.getvalue()
+
+    def _styled(self, text: str, style: str) -> str:
+        from rich.text import Text
+
+        return self._ansi(Text(text, style=style), 10_000)
+
+
+def _cells(text: str) -> int:
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def _terminal_size(fd: int) -> tuple[int, int]:
+    try:
+        size = os.get_terminal_size(fd)
+        return size.columns, size.lines
+    except OSError:
+        return 80, 24
