@@ -207,6 +207,10 @@ class LiveConsole:
             body.append(Text(f"… and {len(s.downloads) - 3} more downloading", style="dim"))
         for error in s.errors[-2:]:
             body.append(Text(f"⚠ {error.kind}: ", style="bold red") + Text(error.message))
+        # The block must fit on the screen, or erasing it cannot reach its top.
+        room = max(1, rows - 3)
+        if len(body) > room:
+            body = [*body[: room - 1], Text("⋮", style="dim")]
         head = self._headline()
         lines = [Text("┏━ ", style="blue") + head]
         lines += [Text("┃ ", style="blue") + line for line in body]

@@ -167,3 +167,14 @@ def test_console_ours_replaces_noms_view(tmp_path: Path):
     assert term.finish() == 0
     assert b"NOM VIEW" not in term.screen
     assert "✔ build succeeded" in term.display()
+
+
+def test_the_block_fits_a_small_terminal():
+    clock = ManualClock()
+    console, out = live_console(clock, size=(60, 8))
+    events = parse(b"".join(
+        b'@nix {"action":"start","id":%d,"type":105,"level":3,"text":"","fields":["/nix/store/0123456789abcdfghijklmnpqrsvwxyz-pkg%d.drv","",1,1]}\n' % (i, i)
+        for i in range(1, 30)))
+    console.handle([e for e in events if e.__struct_config__.tag == "derivation.started"])
+    assert len(console.state.running) == 29
+    assert len(console._block) == 7            # 8 rows: the block plus the cursor's line
