@@ -18,9 +18,11 @@ if TYPE_CHECKING:
 
 
 def live_capable(session: BuildSession) -> bool:
+    """A person at a terminal that can show colours and box drawing."""
     env = session.env
+    encoding = (getattr(session.stderr, "encoding", None) or "").lower().replace("-", "")
     return (session.interactive and "NO_COLOR" not in env
-            and env.get("TERM", "") not in ("", "dumb"))
+            and env.get("TERM", "") not in ("", "dumb") and encoding == "utf8")
 
 
 def make_console(session: BuildSession) -> Sink | None:
