@@ -65,6 +65,7 @@ class LogStream:
         for source in self._sources.values():
             self._lines(source, source.splitter.flush())
             source.text.flush()
+        state.flush_errors(exit_code)
         state.plan.flush()
         if exit_code is not None:
             success: bool = exit_code == 0

@@ -1,59 +1,112 @@
-"""Plain-text output, one line at a time: plain nix (plans, ``building '…'``, ``copying
-path``, ``error:`` reports), nixos-rebuild, nh's ``>`` lines, switch-to-configuration
-and Home Manager activation.
+"""Plain-text output, one line at a time: plain nix of every version (plans,
+``building '…'``, ``copying path``, error reports), nix-output-monitor's rendered view,
+nixos-rebuild(-ng) and nh lines, switch-to-configuration and Home Manager activation,
+and a builder's bare log (``nix log``).
 
-An ``error:`` report spans lines (nix indents its continuation), so a report is
-collected until the first line that does not continue it, then classified.
+The format is decided per line, so a log that mixes them (nh: nom's view, then
+activation text) parses whole.  Lines are first reduced to what the terminal showed
+(redraws, colours, hyperlinks), then stripped of prefixes that wrap real messages
+(journal, deployment hosts, nom's ``┃`` gutter).
+
+Several things span lines and are collected before they are judged: a nix error report
+(an ``error:`` line and its indented continuation), the ``systemctl status`` block after
+``the following units failed``, a builder's quoted log lines pasted without their
+header, a Rust error chain, a Python traceback.  Everything else is decided on the line.
+
+Per-line work is kept small: the common line (a builder's output) costs a few
+substring tests and one dictionary lookup on its first character.
 """
 
 from __future__ import annotations
 
 import re
+from collections import deque
+from collections.abc import Callable
 from typing import Final
 
+from . import activation, nixerrors, nomview
 from .events import Activation, ErrorEvent, LogLine, UnitFailed
-from .nixerrors import classify
-from .state import ParseState
-from .store import machine_name, strip_ansi
+from .state import HINT, WRAPPER, ParseState
+from .store import machine_name, store_name
+from .terminal import host_prefix_end, journal_prefix_end, visible
 
 MAX_REPORT_LINES: Final = 4000
+MAX_BANNER_LINES: Final = 60
+EVIDENCE_WINDOW: Final = 40  # lines: how far back a clue may explain an error
+RECENT_OUTPUT: Final = 25
 
 _BUILDING = re.compile(r"^building '(/nix/store/[^']+\.drv)'(?: on '([^']+)')?\.\.\.\s*$")
 _COPYING = re.compile(r"^copying path '(/nix/store/[^']+)' (from|to) '([^']+)'\.\.\.\s*$")
-# "Nov 08 12:14:18 host unit[pid]: " in front of lines read from the journal.
-_JOURNAL = re.compile(r"^\S{1,12}\.? {1,2}\d{1,2} \d\d:\d\d:\d\d \S+ [^\s:\[]+(?:\[\d+\])?: ")
-_UNITS_FAILED = re.compile(r"^warning: the following units failed: (.+?)\s*$")
-_CLOBBER_WAY = re.compile(r"^Existing file '([^']+)' is in the way of '([^']+)'\s*$")
-_CLOBBER = re.compile(r"^Existing file '([^']+)' would be clobbered(?: by backing up '([^']+)')?")
-_ACTIVATION_FAILED = re.compile(
-    r"^(Failed to run activate script|Activation script snippet '.*' failed.*"
-    r"|Failed to install bootloader|Error: Failed to run user activation.*)\s*$"
-)
-_STEPS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
-    (re.compile(r"^activating the configuration\.\.\.$"), "activate"),
-    (re.compile(r"^setting up /etc\.\.\.$"), "setup-etc"),
-    (re.compile(r"^stopping the following units: (.*)$"), "stop-units"),
-    (re.compile(r"^NOT restarting the following changed units: (.*)$"), "not-restarting"),
-    (re.compile(r"^restarting systemd\.\.\.$"), "restart-systemd"),
-    (re.compile(r"^reloading user units for (.*)\.\.\.$"), "reload-user-units"),
-    (re.compile(r"^restarting sysinit-reactivation\.target$"), "sysinit-reactivation"),
-    (re.compile(r"^reloading the following units: (.*)$"), "reload-units"),
-    (re.compile(r"^restarting the following units: (.*)$"), "restart-units"),
-    (re.compile(r"^starting the following units: (.*)$"), "start-units"),
-    (re.compile(r"^the following new units were started: (.*)$"), "new-units"),
-    (re.compile(r"^would (?:stop|NOT stop|reload|restart|start) the following(?: changed)? units: (.*)$"),
-     "dry-activate"),
-    (re.compile(r"^would (?:activate the configuration|restart systemd)\.*$"), "dry-activate"),
-    (re.compile(r"^stopping swap device: (.*)$"), "stop-swap"),
-    (re.compile(r"^(?:updating GRUB 2 menu|installing the GRUB 2 boot loader|Copied .* to /boot/|"
-                r"Installed: .*systemd-boot|updating systemd-boot).*$"), "bootloader"),
-    (re.compile(r"^Starting Home Manager activation$"), "home-manager-start"),
-    (re.compile(r"^Activating (\w+)$"), "home-manager"),
-    (re.compile(r"^(?:Creating new profile generation|No change so reusing latest profile generation)$"),
-     "home-manager-profile"),
-    (re.compile(r"^> Activating configuration$"), "activate"),
-    (re.compile(r"^> Adding configuration to bootloader$"), "bootloader"),
-)
+_COMMAND_FAILED = re.compile(
+    r"^Command '.*' (?:returned non-zero exit status (-?\d+)|died with <Signals\.\w+: (\d+)>)\.?\s*$")
+_NH_ERROR = re.compile(r"^ERROR (.*?)(?: \(nh/[^)]*\))?\s*$")
+_SUDO_FATAL = re.compile(
+    r"^sudo: (?:(timed out reading password)|\d+ incorrect password attempts?"
+    r"|no tty present.*|a terminal is required.*|.* is not in the sudoers file.*)")
+_SSH_DENIED = re.compile(r"Permission denied \((?:publickey|password|keyboard-interactive)"
+                         r"|Host key verification failed")
+_CXX_ASSERT = re.compile(r"^\S+: \S+\.(?:cc|cpp|hh|h):\d+: .*Assertion `.*' failed\.?\s*$")
+_EXCEPTION = re.compile(r"^[\w.]+(?:Error|Exception|Exit|Interrupt|Failure)\b.*")
+_BARE_OUTPUT = re.compile(
+    r"(?:shrinking RPATHs of ELF executables and libraries in |patching script interpreter paths in "
+    r"|checking for references to /build/ in |--prefix=)(/nix/store/[0-9a-z]{32}-[^/\s]+)")
+_NIX_LOG_HINT = re.compile(r"nix(?:-store -l| log) (/nix/store/\S+?\.drv)")
+
+_FRAME_CHARS: Final = nomview.FRAME_CHARS
+_STEPS: Final = activation.STEPS
+
+# Kinds of multi-line block.
+REPORT, IGNORED, BANNER, QUOTE, CHAIN, TRACEBACK = range(6)
+_REPORT_CONTINUATION: Final = ("…", "note: ", "while ")
+
+
+class _Block:
+    __slots__ = ("done", "kind", "lines")
+
+    def __init__(self, kind: int, first: str) -> None:
+        self.kind = kind
+        self.lines = [first]
+        self.done = False
+
+    def take(self, text: str) -> bool:
+        """Add ``text`` if it continues the block."""
+        kind = self.kind
+        if kind in (REPORT, IGNORED):
+            if not text or text[0] in " \t" or text.startswith(_REPORT_CONTINUATION):
+                if len(self.lines) < MAX_REPORT_LINES:
+                    self.lines.append(text)
+                return True
+            return False
+        if kind == BANNER:
+            # The 2.4 era body is not indented: it runs to nix's closing hint.
+            if text.startswith(("error:", "warning:", "building '", "these ", "this ",
+                                "copying ")) or len(self.lines) >= MAX_BANNER_LINES:
+                return False
+            self.lines.append(text)
+            self.done = text.startswith("(use '--show-trace'")
+            return True
+        if kind == QUOTE:
+            stripped = text.lstrip()
+            if text[:1] in (" ", "\t") and (
+                    stripped.startswith(("> ", "For full logs", "nix log ")) or stripped == ">"):
+                self.lines.append(text)
+                return True
+            return False
+        if kind == CHAIN:
+            if not text.strip() or text[0] in " \t" or text.startswith(
+                    ("Caused by:", "Location:", "Backtrace", "Suggestion:", "Note:")):
+                self.lines.append(text)
+                return True
+            return False
+        # TRACEBACK: indented frames, then the exception line, which ends it.
+        if text[:1] in " \t" or not text.strip():
+            self.lines.append(text)
+            return True
+        if _EXCEPTION.match(text):
+            self.lines.append(text)
+            self.done = True
+            return True
+        return False
 
 
 class TextParser:
@@ -64,95 +117,478 @@ class TextParser:
     def __init__(self, state: ParseState, *, nix_text: bool = True) -> None:
         self.state = state
         self.out = state.out
+        self._plan = state.plan
         self.nix_text = nix_text
-        self._report: list[str] = []
+        self._lineno = 0
+        self._block: _Block | None = None
+        self._status: activation.StatusBlock | None = None
+        self._nom = nomview.NomView()
+        self._nom_failed: set[str] = set()
+        self._evidence: list[tuple[int, ErrorEvent]] = []
+        # Builder output we could not attribute to a derivation (plain nix-build prints
+        # every running build's log unprefixed): the tail of a failure without its own.
+        self._recent: deque[str] = deque(maxlen=RECENT_OUTPUT)
+        self._building = False  # builds are running: unknown lines are their output
+        self._nix_seen = False  # nix's own framing was seen (else: a bare builder log)
+        self._bare_phases = 0
+        self._bare_output: str | None = None
+        self._hm_failed = False
+        self._by_name: dict[str, str] = {}  # "name> " prefixes to derivation paths
+        self._handlers: dict[str, Callable[[str], bool]] = {
+            "e": self._e, "b": self._b, "c": self._c, "h": self._h, "o": self._o,
+            "t": self._t, "w": self._w, "E": self._upper_e, "F": self._upper_f,
+            "A": self._upper_a, "C": self._upper_c, "T": self._upper_t, "J": self._upper_j,
+            "O": self._upper_o, "R": self._upper_r, "s": self._s, " ": self._indented,
+            "\t": self._indented,
+        }
+
+    # --- per line ---------------------------------------------------------------------
 
     def line(self, raw: str) -> None:
         self.out.append(LogLine(text=raw))
-        text = strip_ansi(raw) if "\x1b" in raw else raw
-        if "\r" in text:
-            # A line redrawn in place (progress meters): what is left is the last draw.
-            text = text.rsplit("\r", 1)[-1] if not text.endswith("\r") else text.rstrip("\r")
-        if self._report:
-            if _continues_report(text) and len(self._report) < MAX_REPORT_LINES:
-                self._report.append(text)
-                return
-            self._close_report()
-        if text[:1].isupper() or text[:1].isdigit():
-            journal = _JOURNAL.match(text)
-            if journal:
-                text = text[journal.end():]
-        self._interpret(text)
-
-    def _interpret(self, text: str) -> None:
-        state = self.state
-        if self.nix_text:
-            if state.plan.feed(text):
-                return
-            if text.startswith("building '"):
-                m = _BUILDING.match(text)
-                if m:
-                    state.tracker.start(m.group(1), machine_name(m.group(2) or ""))
-                    return
-            elif text.startswith("copying path '"):
-                m = _COPYING.match(text)
-                if m:
-                    download = m.group(2) == "from"
-                    state.tracker.transfer_start(m.group(1), m.group(3), download)
-                    return
-        if text.startswith("error:") or text.startswith("error (ignored):"):
-            self._report = [text]
+        self._lineno += 1
+        text = visible(raw) if ("\x1b" in raw or "\r" in raw) else raw
+        if text[:1] in _FRAME_CHARS:
+            self._nom_line(text)
             return
-        if text.startswith("warning: the following units failed"):
-            m = _UNITS_FAILED.match(text)
+        if self._nom.in_errors:
+            self._nom.interrupted()
+        self._text(text)
+
+    def _text(self, text: str) -> None:
+        # The prefix tests are inlined cheap checks: this runs for every line.
+        if text.find(" | ", 0, 110) >= 0:
+            end = host_prefix_end(text)
+            if end:
+                text = text[end:]
+        status = self._status
+        if status is not None:
+            if status.take(text, self._cause_in_journal):
+                return
+            self._close_status()
+        colon = text.find(":", 4, 24)
+        if colon > 0 and text[colon + 3 : colon + 4] == ":":
+            end = journal_prefix_end(text)
+            if end:
+                text = text[end:]
+        block = self._block
+        if block is not None:
+            if block.take(text):
+                if block.done:
+                    self._close_block()
+                return
+            self._close_block()
+        if self.nix_text and self._plan.active and self._plan.feed(text):
+            return
+        first = text[:1]
+        handler = self._handlers.get(first)
+        if handler is not None and handler(text):
+            return
+        if first in _STEPS:
+            found = activation.step(text)
+            if found is not None:
+                self._activation(found[0], text, found[1])
+                return
+        self._other(text, first)
+
+    def _other(self, text: str, first: str) -> None:
+        """A line no handler claimed: builder output, a clue, or nothing."""
+        if first != " " and first != "\t":
+            gt = text.find("> ", 1, 120)
+            if gt > 0 and " " not in text[:gt] and self._prefixed_build_output(
+                    text[:gt], text[gt + 2:]):
+                return
+        if self._building:
+            self._recent.append(text)
+            if self._bare_phases and self._bare_output is None and "/nix/store/" in text:
+                m = _BARE_OUTPUT.search(text)
+                if m:
+                    self._bare_output = m.group(1)
+            return
+        if "No space left on device" in text or "Disk quota exceeded" in text:
+            self._hint(ErrorEvent(kind="out-of-space", message=text.strip()))
+        elif "denied" in text or "verification failed" in text:
+            if _SSH_DENIED.search(text):
+                self._hint(ErrorEvent(kind="permission", message=text.strip()))
+        elif "Assertion `" in text and _CXX_ASSERT.match(text):
+            # Nix itself crashed (a C++ assert), not a NixOS assertion.
+            self._error(ErrorEvent(kind="other", message=text.strip()))
+
+    # --- first-character handlers (True: the line was taken) ---------------------------
+
+    def _e(self, text: str) -> bool:
+        if text.startswith("error"):
+            if text.startswith("error:"):
+                self._open_report(text)
+                return True
+            if text.startswith("error (ignored)"):
+                self._block = _Block(IGNORED, text)
+                return True
+        return False
+
+    def _b(self, text: str) -> bool:
+        if text.startswith("building '"):
+            m = _BUILDING.match(text)
             if m:
-                units = [u.strip() for u in m.group(1).split(",") if u.strip()]
+                self._nix_seen = True
+                if self.nix_text:
+                    self._start(m.group(1), machine_name(m.group(2) or ""))
+                    self._building = True
+                return True
+        elif text.startswith("builder for "):
+            self._open_report(text)
+            return True
+        elif text.startswith("building path(s) "):
+            self._nix_seen = self._building = True
+            return True
+        return False
+
+    def _c(self, text: str) -> bool:
+        if text.startswith("copying path '"):
+            m = _COPYING.match(text)
+            if m:
+                self._nix_seen = True
+                if self.nix_text:
+                    download = m.group(2) == "from"
+                    self.state.tracker.transfer_start(m.group(1), m.group(3), download)
+                return True
+        elif text.startswith("cannot build derivation "):
+            self._open_report(text)
+            return True
+        return False
+
+    def _h(self, text: str) -> bool:
+        if text.startswith("hash mismatch in fixed-output derivation"):
+            self._open_report(text)
+            return True
+        return False
+
+    def _o(self, text: str) -> bool:
+        if text.startswith("output path ") and " hash " in text:
+            self._open_report(text)
+            return True
+        return False
+
+    def _t(self, text: str) -> bool:
+        if self.nix_text and self.state.plan.feed(text):
+            self._nix_seen = True
+            return True
+        return False
+
+    def _w(self, text: str) -> bool:
+        if not text.startswith("warning: "):
+            return False
+        if text.startswith("warning: the following"):
+            m = activation.UNITS_FAILED.match(text)
+            if m:
+                units = activation.split_units(m.group(1))
                 for unit in units:
                     self.out.append(UnitFailed(unit=unit, text=text))
-                state.error(ErrorEvent(kind="activation-unit-failed", message=text.strip(),
-                                       units=units))
-                return
+                self._status = activation.StatusBlock(units, text)
+                self._building = False
+                return True
+        elif text.startswith("warning: error(s) occurred while switching"):
+            self.state.weak(ErrorEvent(kind="other", message=text.strip()), WRAPPER)
+        return True
+
+    def _upper_e(self, text: str) -> bool:
         if text.startswith("Existing file '"):
-            self._clobber(text)
-            return
-        m = _ACTIVATION_FAILED.match(text)
-        if m:
-            state.error(ErrorEvent(kind="other", message=text.strip()))
-            return
-        for pattern, step in _STEPS:
-            m = pattern.match(text)
+            event = activation.clobber(text)
+            if event is not None:
+                self._hm_failed = True
+                self._error(event)
+            return True
+        if text.startswith("Error:"):
+            event = activation.activation_failure(text)
+            if event is not None:
+                self._error(event)
+                return True
+            if self._building:
+                return False  # a builder's own output
+            self._block = _Block(CHAIN, text)
+            return True
+        if text.startswith("ERROR "):
+            m = _NH_ERROR.match(text)
             if m:
-                units = ([u.strip() for u in m.group(1).split(",") if u.strip()]
-                         if m.groups() and step.endswith(("units", "restarting", "activate"))
-                         else [])
-                self.out.append(Activation(step=step, text=text, units=units))
-                return
+                self.state.weak(ErrorEvent(kind=nixerrors.kind_of(m.group(1)) or "other",
+                                           message=m.group(1).strip()), WRAPPER)
+                return True
+        return False
 
-    def _clobber(self, text: str) -> None:
-        m = _CLOBBER_WAY.match(text)
-        if m:
-            self.state.error(ErrorEvent(kind="home-manager-clobber", message=text.strip(),
-                                        paths=[m.group(1), m.group(2)]))
+    def _upper_f(self, text: str) -> bool:
+        if text.startswith("Failed to "):
+            event = activation.activation_failure(text)
+            if event is not None:
+                self._error(event)
+                return True
+            event = activation.unit_job_failure(text)
+            if event is not None:
+                self._hint(event)
+                return True
+        return False
+
+    def _upper_a(self, text: str) -> bool:
+        if text.startswith("Activation script snippet "):
+            event = activation.activation_failure(text)
+            if event is not None:
+                self._error(event)
+                return True
+        return False
+
+    def _upper_c(self, text: str) -> bool:
+        if text.startswith("Command '"):
+            m = _COMMAND_FAILED.match(text)
+            if m:
+                code = int(m.group(1)) if m.group(1) else 128 + int(m.group(2))
+                self.state.weak(ErrorEvent(kind="other", message=text.strip(), exit_code=code),
+                                WRAPPER)
+                return True
+        return False
+
+    def _upper_t(self, text: str) -> bool:
+        if text.startswith("Traceback (most recent call last)") and not self._building:
+            self._block = _Block(TRACEBACK, text)
+            return True
+        return False
+
+    def _upper_j(self, text: str) -> bool:
+        if text.startswith("Job for "):
+            event = activation.unit_job_failure(text)
+            if event is not None:
+                self._hint(event)
+                return True
+        return False
+
+    def _upper_o(self, text: str) -> bool:
+        if text.startswith("Oops, "):
+            event = activation.activation_failure(text)
+            if event is not None:
+                self._error(event)
+                return True
+        return False
+
+    def _upper_r(self, text: str) -> bool:
+        if text.startswith("Running phase: "):
+            # stdenv's phase banner: builder output, possibly a bare builder log.
+            if not self._nix_seen:
+                self._bare_phases += 1
+            self._building = True
+            self._recent.append(text)
+            return True
+        return False
+
+    def _s(self, text: str) -> bool:
+        if text.startswith("sudo: "):
+            m = _SUDO_FATAL.match(text)
+            if m:
+                self._error(ErrorEvent(kind="timeout" if m.group(1) else "permission",
+                                       message=text.strip()))
+            elif text.startswith("sudo: a password is required"):
+                self._hint(ErrorEvent(kind="permission", message=text.strip()))
+            return True
+        return False
+
+    def _indented(self, text: str) -> bool:
+        stripped = text.lstrip()
+        if stripped.startswith("> ") or stripped == ">":
+            # A builder's quoted log lines without nix's header (a pasted excerpt).
+            self._block = _Block(QUOTE, text)
+            return True
+        if stripped.startswith(("… ", "error: ")) or stripped == "error:":
+            # A report pasted without its first line: a trace, or the inner error.
+            self._block = _Block(REPORT, text)
+            return True
+        return False
+
+    # --- nom's view -------------------------------------------------------------------
+
+    def _nom_line(self, text: str) -> None:
+        self._nix_seen = True
+        kind, payload, extra = self._nom.line(text)
+        if kind == nomview.ERROR_TEXT:
+            self._text(payload)
             return
-        m = _CLOBBER.match(text)
-        if m:
-            paths = [p for p in m.groups() if p]
-            self.state.error(ErrorEvent(kind="home-manager-clobber", message=text.strip(),
-                                        paths=paths))
+        if self._block is not None:
+            self._close_block()
+        if kind == nomview.FAILED_NODE:
+            if payload not in self._nom_failed:
+                self._nom_failed.add(payload)
+                code, hash_mismatch, phase = extra
+                event = ErrorEvent(
+                    kind="hash-mismatch" if hash_mismatch else "build-failure",
+                    message=text[text.index("⚠"):].strip(), derivation=payload,
+                    exit_code=int(code) if code else None, phase=phase)
+                self.state.fallback(event)
+        elif kind == nomview.SUMMARY:
+            self.state.weak(ErrorEvent(kind="other", message=payload), WRAPPER)
+        elif kind == nomview.FINISHED:
+            self.state.succeeded = True
 
-    def _close_report(self) -> None:
-        report, self._report = self._report, []
-        while report and not report[-1].strip():
-            report.pop()
-        if report:
-            self.state.error(classify("\n".join(report)))
+    # --- derivations ------------------------------------------------------------------
+
+    def _start(self, path: str, machine: str | None) -> None:
+        drv = self.state.tracker.start(path, machine)
+        # nix -L and nom prefix log lines with the name, nom without the version.
+        self._by_name.setdefault(drv.name, path)
+        self._by_name.setdefault(drv.name.rstrip("0123456789.-"), path)
+
+    def _prefixed_build_output(self, name: str, rest: str) -> bool:
+        """``name> text``: a builder's log line as nix -L and nom print it."""
+        if rest.startswith("building '") and self.nix_text:
+            m = _BUILDING.match(rest)
+            if m:
+                self._nix_seen = True
+                self._start(m.group(1), machine_name(m.group(2) or ""))
+                return True
+        path = self._by_name.get(name)
+        if path is None:
+            return name.isidentifier() or "-" in name or "." in name
+        tracker = self.state.tracker
+        if rest.startswith("Running phase: "):
+            tracker.phase(path, rest[len("Running phase: "):].strip())
+        tracker.log(path, rest)
+        return True
+
+    # --- activation -------------------------------------------------------------------
+
+    def _activation(self, step: str, text: str, units: list[str]) -> None:
+        self._building = False
+        self.out.append(Activation(step=step, text=text, units=units))
+
+    def _cause_in_journal(self, message: str) -> ErrorEvent | None:
+        if message.startswith("Existing file '"):
+            event = activation.clobber(message)
+            if event is not None:
+                self._hm_failed = True
+            return event
+        if message.startswith(("Oops, ", "Activation script snippet ")):
+            return activation.activation_failure(message)
+        return None
+
+    def _close_status(self) -> None:
+        status, self._status = self._status, None
+        if status is None:
+            return
+        for cause in status.causes:
+            self._error(cause)
+        self._error(status.error(self._hm_failed))
+
+    # --- blocks -----------------------------------------------------------------------
+
+    def _open_report(self, text: str) -> None:
+        kind = BANNER if nixerrors.is_banner(text) else REPORT
+        self._block = _Block(kind, text)
+
+    def _close_block(self) -> None:
+        block, self._block = self._block, None
+        if block is None:
+            return
+        if block.kind in (REPORT, BANNER):
+            self._report(block.lines)
+        elif block.kind == QUOTE:
+            self._quote(block.lines)
+        elif block.kind == CHAIN:
+            self._chain(block.lines)
+        elif block.kind == TRACEBACK:
+            self._traceback(block.lines)
+
+    def _report(self, lines: list[str]) -> None:
+        event = nixerrors.classify_lines(lines)
+        if self._building and not nixerrors.is_nix_report(event):
+            # A builder's own "error:" (a compiler, a test) printed in nix's log.
+            self._recent.extend(lines)
+            return
+        self._nix_seen = True
+        self._error(event)
+
+    def _quote(self, lines: list[str]) -> None:
+        """Quoted log lines and nix's "For full logs, run 'nix log X'" without the
+        report's header: the failure of X."""
+        hint = _NIX_LOG_HINT.search("\n".join(lines))
+        if hint is None:
+            return
+        tail = [m.group(1) for m in map(nixerrors.QUOTED.match, lines) if m]
+        path = hint.group(1)
+        event = ErrorEvent(kind="build-failure", message=nixerrors.key_line(tail) or lines[-1].strip(),
+                           drv_path=path, derivation=nixerrors.derivation_name(path),
+                           log_tail=tail, detail="\n".join(lines))
+        nixerrors.refine_build_kind(event, "")
+        self._error(event)
+
+    def _chain(self, lines: list[str]) -> None:
+        """A Rust error chain (anyhow: ``Error: x`` + ``Caused by:`` + ``0: y``; nh's
+        color-eyre: ``Error:`` + ``0: x`` + ``Location:``): one line, outermost first."""
+        parts = [lines[0][len("Error:"):].strip()]
+        for candidate in lines[1:]:
+            stripped = candidate.strip()
+            if stripped.startswith(("Location:", "Backtrace", "Suggestion:", "Note:")):
+                break
+            m = re.match(r"^\d+: (.*)$", stripped)
+            if m:
+                parts.append(m.group(1).strip())
+        message = "Error: " + ": ".join(p for p in parts if p)
+        kind = nixerrors.kind_of(message)
+        self.state.weak(ErrorEvent(kind=kind or "other", message=message,
+                                   detail="\n".join(lines).strip()),
+                        HINT if kind else WRAPPER)
+
+    def _traceback(self, lines: list[str]) -> None:
+        last = lines[-1].strip()
+        kind = nixerrors.kind_of(last)
+        self.state.weak(ErrorEvent(kind=kind or "other", message=last,
+                                   detail="\n".join(lines).strip()),
+                        HINT if kind else WRAPPER)
+
+    # --- committing -------------------------------------------------------------------
+
+    def _hint(self, event: ErrorEvent) -> None:
+        self._evidence.append((self._lineno, event))
+
+    def _error(self, event: ErrorEvent) -> None:
+        """Commit an error, letting recent clues explain it.
+
+        A generic failure ("failed to start SSH connection", "Failed to install
+        bootloader") takes the kind and words of a specific clue printed just before it
+        (``Permission denied (publickey)``, ``No space left on device``); a builder
+        failure becomes ``out-of-space`` if the disk filled up."""
+        recent = [(n, e) for n, e in self._evidence if self._lineno - n <= EVIDENCE_WINDOW]
+        if event.drv_path and event.kind == "build-failure":
+            if not event.log_tail and not self.state.tracker.tail(event.drv_path) and self._recent:
+                event.log_tail = list(self._recent)
+            nixerrors.refine_build_kind(event, "\n".join(self._recent))
+            if event.kind == "build-failure" and any(e.kind == "out-of-space" for _, e in recent):
+                event.kind = "out-of-space"
+            self._recent.clear()
+        elif event.kind == "other" and event.derivation is None:
+            clue = next((e for _, e in reversed(recent)
+                         if e.kind in ("permission", "out-of-space", "timeout")), None)
+            if clue is not None:
+                event.kind = clue.kind
+                event.detail = "\n".join(filter(None, (clue.message, event.detail or event.message)))
+                event.message = clue.message
+                self._evidence = [(n, e) for n, e in self._evidence if e is not clue]
+        self.state.error(event)
 
     def flush(self) -> None:
-        """End of stream: a report still open is complete now."""
-        if self._report:
-            self._close_report()
+        """End of stream: whatever is still open is complete now."""
+        if self._block is not None:
+            self._close_block()
+        if self._status is not None:
+            self._close_status()
+        for _, event in self._evidence:
+            self.state.weak(event, HINT)
+        self._evidence.clear()
+        if self._bare_phases and not self._nix_seen:
+            self._bare_log_failure()
 
-
-def _continues_report(text: str) -> bool:
-    """Nix indents everything that belongs to an error report."""
-    return not text or text[0] in " \t" or text.startswith("…")
+    def _bare_log_failure(self) -> None:
+        """A builder's log without nix around it (``nix log``, a CI artifact): it failed
+        if its last lines say so."""
+        tail = list(self._recent)
+        key = nixerrors.key_line(tail[-10:])
+        if key is None or not nixerrors.is_strong_key_line(key):
+            return
+        name = store_name(self._bare_output) if self._bare_output else None
+        event = ErrorEvent(kind="build-failure", message=key, derivation=name, log_tail=tail)
+        nixerrors.refine_build_kind(event, "")
+        self.state.weak(event, HINT)

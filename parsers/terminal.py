@@ -1,0 +1,63 @@
+"""What a terminal showed for one line of captured output, and the prefixes other
+programs put in front of the messages we read.
+
+A raw terminal capture (``script``, ``&> file``, nh + nom) keeps every redraw: progress
+meters overwrite themselves with ``\\r``, nom erases its frame with ``ESC[2K`` and moves
+the cursor up with ``ESC[1F`` before printing the next log line *on the same line of the
+file*.  What the person saw last on that line is the text after the last such reset.
+
+Prefixes: journal lines (``Nov 08 12:14:18 host unit[pid]: `` in any locale, or ISO
+timestamps), and deployment tools that tag each line with its host (colmena's
+``host | ``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .store import strip_ansi
+
+# Carriage return, erase-whole-line, cursor to column 1 / previous or next line start.
+_RESET = re.compile(r"\r|\x1b\[2K|\x1b\[[0-9]*[GFE]|\x1b\[[0-9;]*H")
+
+# journalctl's short format ("%b %d %H:%M:%S host ident[pid]: "; the month name follows
+# the locale: "Nov", "nov.", "mar", "11月") and short-iso.
+_JOURNAL = re.compile(
+    r"(?:\S{1,12} {1,2}\d{1,2} |\d{4}-\d\d-\d\dT)\d\d:\d\d:\d\d(?:[.,]\d+)?(?:[+-]\d\d:?\d\d|Z)? "
+    r"\S+ [^\s\[]+?(?:\[\d+\])?: "
+)
+# colmena and similar: "      host-a | message".
+_HOST = re.compile(r"\s{0,40}[\w.@:-]{1,64} \| ")
+
+
+def visible(raw: str) -> str:
+    """The text a terminal would show last on this line, without escapes."""
+    if "\r" not in raw and "\x1b" not in raw:
+        return raw
+    parts = _RESET.split(raw)
+    for part in reversed(parts):
+        text = strip_ansi(part) if "\x1b" in part else part
+        if text.strip():
+            return text
+    return ""
+
+
+def journal_prefix_end(text: str) -> int:
+    """Length of a journal prefix at the start of ``text``, 0 if there is none."""
+    m = _JOURNAL.match(text)
+    return m.end() if m else 0
+
+
+def host_prefix_end(text: str) -> int:
+    """Length of a deployment tool's ``host | `` prefix, 0 if there is none."""
+    m = _HOST.match(text)
+    return m.end() if m and m.end() == text.find(" | ") + 3 else 0
+
+
+def unwrap(text: str) -> str:
+    """``text`` without journal and host prefixes."""
+    end = host_prefix_end(text)
+    if end:
+        text = text[end:]
+    end = journal_prefix_end(text)
+    return text[end:] if end else text
