@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from .commands import events
+from .commands import errors, events
 from .commands.common import EXIT_USAGE
 
-SUBCOMMANDS = (events,)
+SUBCOMMANDS = (events, errors)
 
 
 class _Parser(argparse.ArgumentParser):
