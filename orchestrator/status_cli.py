@@ -1,8 +1,10 @@
 """``nixos-build-status``: the state of this machine's builds, and tools over saved logs.
 
-Subcommands live in ``orchestrator/commands/`` (one module each).  Nothing heavy (trio,
-rich) is imported on the status path.  Exit codes: 0 in sync, 1 out of sync, 2 build
-errors, 3 bad arguments.
+With no subcommand it prints the status report (``--json``, ``--verbose``,
+``--no-eval``…; see ``commands/status.py`` and docs/status.md).  Subcommands live in
+``orchestrator/commands/`` (one module each).  Nothing heavy (trio, rich, msgspec) is
+imported on the status path.  Exit codes: 0 in sync and healthy, 1 out of sync, 2 build
+errors or failed units, 3 bad arguments.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from .commands import errors, events
+from .commands import errors, events, generations, history, lib_path, status
 from .commands.common import EXIT_USAGE
 
-SUBCOMMANDS = (events, errors)
+SUBCOMMANDS = (events, errors, status, history, generations, lib_path)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,6 +29,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nixos-build-status",
                      description="Build status of this NixOS machine, and tools over build logs.")
+    status.add_options(parser)  # the bare command is the status report
+    parser.set_defaults(func=status.run)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     for module in SUBCOMMANDS:
         module.register(sub)

@@ -1,0 +1,152 @@
+"""The wrapper's records: ``last-build.json``, ``build-history.json``, and the errors
+of the last build.
+
+Errors come from the record's structured ``errorDetails`` (the wrapper's extractor ran
+during the build).  A record without them (written by an older tool: ``errors`` was a
+plain string) falls back to that string, then to running the same extractor over the
+saved log.  There is one error parser in this project, behind ``parsers.stream``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..logdir import HISTORY_JSON, LAST_BUILD_JSON, LAST_BUILD_LOG, log_dir_for_reading
+
+# Kept out of the status report unless --verbose: long, and in the log anyway.
+VERBOSE_ERROR_KEYS = ("logTail", "detail", "trace")
+
+
+def log_dir(cli_value: str | None = None, env: Mapping[str, str] | None = None) -> Path:
+    return log_dir_for_reading(cli_value, env)
+
+
+def read_json(path: Path) -> Any:
+    """The file's JSON value; None when absent, unreadable or not JSON."""
+    try:
+        with open(path, "rb") as f:
+            return json.loads(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+def read_last_build(directory: Path) -> dict[str, Any] | None:
+    record = read_json(directory / LAST_BUILD_JSON)
+    return record if isinstance(record, dict) else None
+
+
+def read_history(directory: Path) -> list[dict[str, Any]] | None:
+    """The history, oldest first; [] when there is none; None when it is not a JSON
+    list (damaged)."""
+    path = directory / HISTORY_JSON
+    if not path.exists():
+        return []
+    history = read_json(path)
+    if not isinstance(history, list):
+        return None
+    return [entry for entry in history if isinstance(entry, dict)]
+
+
+def last_log_path(directory: Path, record: Mapping[str, Any] | None) -> Path:
+    recorded = record.get("buildLogPath") if record else None
+    if isinstance(recorded, str) and recorded and Path(recorded).exists():
+        return Path(recorded)
+    return directory / LAST_BUILD_LOG
+
+
+@dataclass(frozen=True)
+class BuildErrors:
+    messages: list[str] = field(default_factory=list)  # root causes first
+    details: list[dict[str, Any]] = field(default_factory=list)
+    source: str = "none"  # last-build.json | build log | none
+
+    @property
+    def count(self) -> int:
+        return len(self.messages)
+
+    @property
+    def root_cause_count(self) -> int:
+        if not self.details:
+            return len(self.messages)
+        return sum(1 for d in self.details if d.get("rootCause", True))
+
+
+def build_errors(record: Mapping[str, Any] | None, directory: Path) -> BuildErrors:
+    """The last build's errors; none when it succeeded or was interrupted by the user."""
+    if record is None or record.get("success") is True:
+        return BuildErrors()
+    details = record.get("errorDetails")
+    if isinstance(details, list) and details:
+        dicts = [d for d in details if isinstance(d, dict)]
+        return BuildErrors([str(d.get("message", "")) for d in dicts], dicts, "last-build.json")
+    text = record.get("errors")
+    if isinstance(text, str) and text.strip():
+        return BuildErrors([line for line in text.splitlines() if line.strip()], [],
+                           "last-build.json")
+    if record.get("interrupted"):
+        return BuildErrors()
+    log = last_log_path(directory, record)
+    try:
+        data = log.read_bytes()
+    except OSError:
+        data = b""
+    dicts = extract_errors(data) if data else []
+    if dicts:
+        return BuildErrors([d["message"] for d in dicts], dicts, "build log")
+    code = record.get("exitCode")
+    reason = f"exit code {code}" if isinstance(code, int) else "no exit code recorded"
+    return BuildErrors([f"the last build failed ({reason}); no error message was found"],
+                       [], "last-build.json")
+
+
+def slim(detail: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in detail.items() if k not in VERBOSE_ERROR_KEYS}
+
+
+def _events(data: bytes) -> list[Any]:
+    from parsers.clock import SystemClock
+    from parsers.events import BuildStarted
+    from parsers.stream import LogStream
+
+    stream = LogStream(SystemClock(), log_lines=False)
+    events = stream.begin(BuildStarted(build_id="log", source="log"))
+    events += stream.feed(data)
+    events += stream.end(None)
+    return events
+
+
+def extract_errors(data: bytes) -> list[dict[str, Any]]:
+    """The errors in a log (any format the wrapper can read), root causes first, as
+    the dicts of ``last-build.json``'s ``errorDetails``."""
+    from parsers.events import ErrorEvent
+    from sinks.record import error_dict, ordered_errors
+
+    errors = [e for e in _events(data) if isinstance(e, ErrorEvent)]
+    return [error_dict(e) for e in ordered_errors(errors)]
+
+
+def extract_phase(data: bytes) -> str | None:
+    """The phase a failed build stopped in (the first root cause that names one),
+    else the last phase any derivation entered."""
+    from parsers.events import ErrorEvent, Phase
+
+    events = _events(data)
+    for event in events:
+        if isinstance(event, ErrorEvent) and event.root_cause and event.phase:
+            return event.phase
+    phases = [e.phase for e in events if isinstance(e, Phase)]
+    return phases[-1] if phases else None
+
+
+def last_build_summary(record: Mapping[str, Any] | None, directory: Path) -> dict[str, Any] | None:
+    """What the status report says about the last build."""
+    if record is None:
+        return None
+    keys = ("buildId", "buildStart", "buildEnd", "buildDuration", "target", "action", "tool",
+            "flakePath", "exitCode", "success", "interrupted", "command", "buildLogPath")
+    summary = {k: record.get(k) for k in keys if k in record}
+    summary["logDir"] = str(directory)
+    return summary
