@@ -150,18 +150,19 @@ def get_build_history_summary(log_dir: PathLike | None = None, count: int = 10,
 # --- error extraction ---------------------------------------------------------------------
 
 def extract_nix_errors(log_file: PathLike) -> list[str]:
-    """The error messages in a build log, root causes first.  Raises ``OSError``
-    when the file cannot be read."""
-    from orchestrator.probes.lastbuild import extract_errors
+    """The error messages in a build log, root causes first (for a wrapper log saved
+    under nh, with nix's own stream saved beside it).  Raises ``OSError`` when the file
+    cannot be read."""
+    from orchestrator.probes.lastbuild import extract_log_errors
 
-    return [d["message"] for d in extract_errors(Path(log_file).read_bytes())]
+    return [d["message"] for d in extract_log_errors(Path(log_file))]
 
 
 def extract_build_phase(log_file: PathLike) -> str | None:
     """The phase the build stopped in (``buildPhase``…), None when the log has none."""
-    from orchestrator.probes.lastbuild import extract_phase
+    from orchestrator.probes.lastbuild import extract_log_phase
 
-    return extract_phase(Path(log_file).read_bytes())
+    return extract_log_phase(Path(log_file))
 
 
 # --- system health ------------------------------------------------------------------------

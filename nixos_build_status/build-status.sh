@@ -98,3 +98,13 @@ get_home_manager_generation() { __nixos_build_status_lib get_home_manager_genera
 # json).  Returns 0 whenever a report was printed; the report's exitCode says how the
 # system is.
 create_status_report() { __nixos_build_status_lib create_status_report "$@"; }
+
+# Exported, so that child bash processes have them too: the design's test suite runs
+# `bash -c '[[ $(check_failed_units | jq "length") -eq 0 ]]'`.
+export -f __nixos_build_status_lib json_escape json_bool \
+    get_current_generation get_current_generation_json get_generation_short \
+    is_generation_in_sync get_last_build_status get_last_build_exit_code \
+    was_last_build_successful get_build_history get_build_history_summary \
+    extract_nix_errors extract_build_phase check_failed_units check_journal_errors \
+    get_current_commit get_current_nixpkgs_rev get_home_manager_generation \
+    create_status_report

@@ -203,3 +203,10 @@ def test_command_can_be_named_explicitly(machine: FakeSystem, tmp_path: Path) ->
     proc = bash(machine, script, NIXOS_BUILD_STATUS_CMD=str(wrapper))
     assert proc.stdout.strip() == "g5"
     assert (tmp_path / "calls").read_text() == "called\n"
+
+
+def test_functions_reach_child_shells(machine: FakeSystem) -> None:
+    """The design's test suite calls them from ``bash -c '…'``."""
+    proc = bash(machine, SOURCE + """bash -c '[[ $(check_failed_units | jq "length") -eq 1 ]]' && echo one
+bash -c 'is_generation_in_sync' && echo in-sync""", FAKE_FAILED_UNITS="nginx.service")
+    assert proc.stdout.splitlines() == ["one", "in-sync"], proc.stderr

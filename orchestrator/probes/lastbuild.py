@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..logdir import HISTORY_JSON, LAST_BUILD_JSON, LAST_BUILD_LOG, log_dir_for_reading
+from ..logdir import (
+    HISTORY_JSON,
+    LAST_BUILD_JSON,
+    LAST_BUILD_LOG,
+    LAST_BUILD_NIX_LOG,
+    log_dir_for_reading,
+)
 
 # Kept out of the status report unless --verbose: long, and in the log anyway.
 VERBOSE_ERROR_KEYS = ("logTail", "detail", "trace")
@@ -88,12 +94,10 @@ def build_errors(record: Mapping[str, Any] | None, directory: Path) -> BuildErro
                            "last-build.json")
     if record.get("interrupted"):
         return BuildErrors()
-    log = last_log_path(directory, record)
     try:
-        data = log.read_bytes()
+        dicts = extract_log_errors(last_log_path(directory, record))
     except OSError:
-        data = b""
-    dicts = extract_errors(data) if data else []
+        dicts = []
     if dicts:
         return BuildErrors([d["message"] for d in dicts], dicts, "build log")
     code = record.get("exitCode")
@@ -106,34 +110,68 @@ def slim(detail: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in detail.items() if k not in VERBOSE_ERROR_KEYS}
 
 
-def _events(data: bytes) -> list[Any]:
+def nix_stream_beside(log: Path) -> Path | None:
+    """Under nh the wrapper saves nix's exact stream beside the terminal's log, with
+    the same stem: ``last-build.log`` / ``last-build.nix.log``, ``logs/X.log`` /
+    ``logs/X.nix.log`` (the wrapper removes a stale ``last-build.nix.log``)."""
+    if log.name.endswith(".nix.log") or log.suffix != ".log":
+        return None
+    sibling = log.with_name(log.name[:-4] + LAST_BUILD_NIX_LOG.removeprefix("last-build"))
+    return sibling if sibling.is_file() else None
+
+
+def extract_errors(data: bytes, nix_stream: bytes | None = None) -> list[dict[str, Any]]:
+    """The errors in a log (any format the wrapper can read; with nix's own stream when
+    it was saved apart), root causes first, as ``last-build.json``'s ``errorDetails``."""
+    from parsers.extract import extract
+    from sinks.record import error_dict, ordered_errors
+
+    sources = [("tty", [data])] + ([("nix", [nix_stream])] if nix_stream is not None else [])
+    errors, _ = extract(sources)
+    return [error_dict(e) for e in ordered_errors(errors)]
+
+
+def _read_log(log: Path) -> tuple[bytes, bytes | None]:
+    """A saved log's bytes and, when there is one, its nix stream's.  Raises OSError
+    when the log cannot be read."""
+    data = log.read_bytes()
+    nix = nix_stream_beside(log)
+    try:
+        return data, nix.read_bytes() if nix is not None else None
+    except OSError:
+        return data, None
+
+
+def extract_log_errors(log: Path) -> list[dict[str, Any]]:
+    """``extract_errors`` of a saved log file (and its nix stream)."""
+    return extract_errors(*_read_log(log))
+
+
+def extract_log_phase(log: Path) -> str | None:
+    """``extract_phase`` of a saved log file (and its nix stream)."""
+    return extract_phase(*_read_log(log))
+
+
+def _events(data: bytes, nix_stream: bytes | None) -> list[Any]:
     from parsers.clock import SystemClock
     from parsers.events import BuildStarted
-    from parsers.stream import LogStream
+    from parsers.stream import NIX, TTY, LogStream
 
-    stream = LogStream(SystemClock(), log_lines=False)
+    stream = LogStream(SystemClock(), log_lines=False, tty_is_nix=nix_stream is None)
     events = stream.begin(BuildStarted(build_id="log", source="log"))
-    events += stream.feed(data)
+    events += stream.feed(data, TTY)
+    if nix_stream is not None:
+        events += stream.feed(nix_stream, NIX)
     events += stream.end(None)
     return events
 
 
-def extract_errors(data: bytes) -> list[dict[str, Any]]:
-    """The errors in a log (any format the wrapper can read), root causes first, as
-    the dicts of ``last-build.json``'s ``errorDetails``."""
-    from parsers.events import ErrorEvent
-    from sinks.record import error_dict, ordered_errors
-
-    errors = [e for e in _events(data) if isinstance(e, ErrorEvent)]
-    return [error_dict(e) for e in ordered_errors(errors)]
-
-
-def extract_phase(data: bytes) -> str | None:
+def extract_phase(data: bytes, nix_stream: bytes | None = None) -> str | None:
     """The phase a failed build stopped in (the first root cause that names one),
     else the last phase any derivation entered."""
     from parsers.events import ErrorEvent, Phase
 
-    events = _events(data)
+    events = _events(data, nix_stream)
     for event in events:
         if isinstance(event, ErrorEvent) and event.root_cause and event.phase:
             return event.phase
