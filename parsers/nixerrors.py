@@ -51,10 +51,11 @@ _SUBSTITUTES = re.compile(rf"some substitutes for the outputs of derivation {_Q}
 _LOG_MARKER = re.compile(r"\blog lines:\s*$")
 QUOTED = re.compile(r"^\s*> ?(.*)$")
 _NIX_LOG_HINT = re.compile(rf"nix(?:-store -l| log) {_DRV}")
+_ANY_DRV = re.compile(rf"{_Q}{_DRV}{_Q}")
 
 # --- evaluation -----------------------------------------------------------------------
 _BANNER = re.compile(r"^error: -{3} (\w*) -{3,}(?: \S+)?\s*$")
-_INNER_ERROR = re.compile(r"^\s+error:(?: (.*))?$")
+_INNER_ERROR = re.compile(r"^\s*error:(?: (.*))?$")
 _FRAME = re.compile(r"^\s*…\s?(.*)$")
 _OLD_FRAME = re.compile(r"^\s*(while (?:evaluating|calling|checking|realising|fetching|parsing|"
                         r"trying|instantiating|searching|importing|creating)\b.*)$")
@@ -84,7 +85,8 @@ _KIND_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
         r"|some substitutes for the outputs")),
     ("permission", re.compile(
         r"Permission denied|not owned by current user|Operation not permitted|publickey"
-        r"|authentication failed|is not allowed to|not a trusted user|insufficient permission",
+        r"|authentication failed|is not allowed to|not a trusted user|insufficient permission"
+        r"|not privileged",
         re.I)),
     ("timeout", re.compile(r"\btimed out\b|\bTimeout was reached\b", re.I)),
 )
@@ -97,7 +99,7 @@ _EVAL_WORDING = re.compile(
     r"|cannot coerce|value is (?:a|an|null) .* while .* was expected|called without required argument"
     r"|called with unexpected argument|attribute [`'‘].*already defined|path [`'‘].*does not exist"
     r"|is not tracked by Git|access to (?:absolute )?path .* is forbidden|in pure evaluation mode"
-    r"|getting status of|cannot import|evaluation aborted|experimental Nix feature"
+    r"|getting status of|cannot import|evaluation aborted"
     r"|cannot find flake|flake [`'‘].*|lock file|is a string with context"
     r"|The option [`'‘]|infinite recursion")
 
@@ -116,6 +118,8 @@ _ENOSPC = re.compile(r"No space left on device|Disk quota exceeded"
 _FETCH_FAILED = re.compile(r"cannot download \S+ from any mirror|error: unable to download")
 
 _TRANSIENT = re.compile(r"\.narinfo['’]|does not exist in binary cache|; retrying")
+
+_BUILDER_WORDING = re.compile(r"from any mirror")
 
 _NIX_KINDS: Final = frozenset(("infinite-recursion", "option-missing", "attribute-missing",
                                "download", "hash-mismatch", "dependency-failure"))
@@ -168,7 +172,10 @@ def is_transient(event: ErrorEvent) -> bool:
 
 def is_nix_report(event: ErrorEvent) -> bool:
     """The report reads like nix's own (a build, a fetch, an evaluation), not a
-    builder's ``error:`` line (compilers, test runners) that nix printed in its log."""
+    builder's ``error:`` line (compilers, test runners, fetchurl's "cannot download …
+    from any mirror") that nix printed in its log."""
+    if _BUILDER_WORDING.search(event.message):
+        return False
     if event.drv_path or event.file or event.trace or event.kind in _NIX_KINDS:
         return True
     return bool(_EVAL_WORDING.search(event.message)) or is_summary(event)
@@ -345,6 +352,15 @@ def _evaluation_error(event: ErrorEvent, lines: list[str], file: str | None,
     for i in range(1, len(lines)):
         if _INNER_ERROR.match(lines[i]):
             message_at = i
+    if not message_at and head.startswith("error: while "):
+        # Nix <= 2.3 with --show-trace: "error: while evaluating …:" and more "while …:"
+        # lines, outermost first, then the error itself.
+        last = max((i for i, c in enumerate(lines) if c.strip() and not _OLD_FRAME.match(c)
+                    and not _TRUNCATED.match(c)), default=0)
+        if last:
+            lines = [*lines[:last], "error: " + lines[last].strip(), *lines[last + 1:]]
+            lines[0] = "… " + head[len("error: "):]
+            message_at = last
     if message_at:
         message = (_INNER_ERROR.match(lines[message_at]).group(1) or "").strip()  # type: ignore[union-attr]
         message = f"error: {message}" if message else ""
@@ -384,6 +400,10 @@ def _evaluation_error(event: ErrorEvent, lines: list[str], file: str | None,
         event.kind = kind
     elif event.file is not None or event.trace or _EVAL_WORDING.search(message):
         event.kind = "eval-error"
+    if event.derivation is None:
+        drvs = set(_ANY_DRV.findall(message))
+        if len(drvs) == 1:  # "a 'aarch64-linux' … is required to build '….drv'"
+            _set_drv(event, drvs.pop())
 
 
 def _message_block(lines: list[str]) -> tuple[list[str], tuple[str, int | None, int | None] | None]:
@@ -436,7 +456,7 @@ def _trace(lines: list[str], message_at: int) -> list[str]:
         frame = None if i == message_at else (_FRAME.match(candidate) or _OLD_FRAME.match(candidate))
         if frame and frame.group(1).strip():
             close()
-            current, gap = [frame.group(1).strip()], False
+            current, gap = [frame.group(1).strip().rstrip(":")], False
             continue
         if current is None:
             continue

@@ -21,12 +21,12 @@ from .events import ErrorEvent, Event
 from .nixerrors import is_summary, is_transient
 from .plan import PlanCollector
 
-HINT, WRAPPER = 0, 1
+HINT, WRAPPER, SUBSTITUTER = 0, 1, 2
 
 
 class ParseState:
-    __slots__ = ("_fallbacks", "_seen_errors", "_weak", "errors", "out", "plan", "succeeded",
-                 "tracker")
+    __slots__ = ("_fallbacks", "_seen_errors", "_weak", "activated", "errors", "out", "plan",
+                 "succeeded", "tracker")
 
     def __init__(self) -> None:
         self.out: list[Event] = []
@@ -37,6 +37,7 @@ class ParseState:
         self._weak: list[tuple[int, ErrorEvent]] = []
         self._fallbacks: list[ErrorEvent] = []
         self.succeeded = False  # the log itself says the build succeeded (nom's "Finished")
+        self.activated = False  # activation began: the build itself got through
 
     def error(self, event: ErrorEvent) -> None:
         """Report a classified error once, first updating the derivation it names.
@@ -48,13 +49,14 @@ class ParseState:
         if is_summary(event):
             self.weak(event, WRAPPER)
         elif is_transient(event):
-            self.weak(event, HINT)
+            self.weak(event, SUBSTITUTER)
         else:
             self._commit(event)
 
     def weak(self, event: ErrorEvent, strength: int = WRAPPER) -> None:
         """An error reported at the end only if no error proper was: ``HINT`` for a clue
-        (``No space left on device``), ``WRAPPER`` for a summary of a failure."""
+        (``No space left on device``), ``WRAPPER`` for a summary of a failure,
+        ``SUBSTITUTER`` for a binary cache that failed (moot once activation began)."""
         self._weak.append((strength, event))
 
     def fallback(self, event: ErrorEvent) -> None:
@@ -76,8 +78,10 @@ class ParseState:
         weak, self._weak = self._weak, []
         if self.errors or exit_code == 0 or not weak or self._built_everything():
             return
-        hints = [e for strength, e in weak if strength == HINT]
-        for event in hints or [next(e for _, e in weak)]:
+        if self.activated:
+            weak = [(strength, e) for strength, e in weak if strength != SUBSTITUTER]
+        hints = [e for strength, e in weak if strength != WRAPPER]
+        for event in hints or [e for _, e in weak[:1]]:
             self._commit(event)
 
     def _built_everything(self) -> bool:

@@ -24,7 +24,7 @@ _RESET = re.compile(r"\r|\x1b\[2K|\x1b\[[0-9]*[GFE]|\x1b\[[0-9;]*H")
 # the locale: "Nov", "nov.", "mar", "11月") and short-iso.
 _JOURNAL = re.compile(
     r"(?:\S{1,12} {1,2}\d{1,2} |\d{4}-\d\d-\d\dT)\d\d:\d\d:\d\d(?:[.,]\d+)?(?:[+-]\d\d:?\d\d|Z)? "
-    r"\S+ [^\s\[]+?(?:\[\d+\])?: "
+    r"\S+ [^\s\[]+?(?:\[\d+\])?:(?: |$)"
 )
 # colmena and similar: "      host-a | message".
 _HOST = re.compile(r"\s{0,40}[\w.@:-]{1,64} \| ")

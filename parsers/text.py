@@ -51,6 +51,11 @@ _BARE_OUTPUT = re.compile(
     r"(?:shrinking RPATHs of ELF executables and libraries in |patching script interpreter paths in "
     r"|checking for references to /build/ in |--prefix=)(/nix/store/[0-9a-z]{32}-[^/\s]+)")
 _NIX_LOG_HINT = re.compile(r"nix(?:-store -l| log) (/nix/store/\S+?\.drv)")
+_VERSION_DASH = re.compile(r"-(?![A-Za-z])")
+# Elevation that failed before the tool could run.
+_ELEVATION_FAILED = re.compile(
+    r"^(?:doas: Authentication failed|Error executing command as another user: Not authorized"
+    r"|pkexec: .*not authorized|.*: pam_authenticate failed)")
 
 _FRAME_CHARS: Final = nomview.FRAME_CHARS
 _STEPS: Final = activation.STEPS
@@ -75,6 +80,11 @@ class _Block:
             if not text or text[0] in " \t" or text.startswith(_REPORT_CONTINUATION):
                 if len(self.lines) < MAX_REPORT_LINES:
                     self.lines.append(text)
+                return True
+            last = self.lines[-1]
+            if last.endswith(":") and last.startswith(("while ", "error: while ")):
+                # Nix <= 2.3 --show-trace: "while …:" lines, then the error unindented.
+                self.lines.append(text)
                 return True
             return False
         if kind == BANNER:
@@ -139,7 +149,7 @@ class TextParser:
             "t": self._t, "w": self._w, "E": self._upper_e, "F": self._upper_f,
             "A": self._upper_a, "C": self._upper_c, "T": self._upper_t, "J": self._upper_j,
             "O": self._upper_o, "R": self._upper_r, "s": self._s, " ": self._indented,
-            "\t": self._indented,
+            "\t": self._indented, "/": self._slash,
         }
 
     # --- per line ---------------------------------------------------------------------
@@ -213,6 +223,9 @@ class TextParser:
         elif "Assertion `" in text and _CXX_ASSERT.match(text):
             # Nix itself crashed (a C++ assert), not a NixOS assertion.
             self._error(ErrorEvent(kind="other", message=text.strip()))
+        elif ("doas" in text or "auth" in text or "pkexec" in text) and \
+                _ELEVATION_FAILED.match(text):
+            self._error(ErrorEvent(kind="permission", message=text.strip()))
 
     # --- first-character handlers (True: the line was taken) ---------------------------
 
@@ -307,7 +320,7 @@ class TextParser:
                 return False  # a builder's own output
             self._block = _Block(CHAIN, text)
             return True
-        if text.startswith("ERROR "):
+        if text.startswith("ERROR ") and not self._building:
             m = _NH_ERROR.match(text)
             if m:
                 self.state.weak(ErrorEvent(kind=nixerrors.kind_of(m.group(1)) or "other",
@@ -336,7 +349,7 @@ class TextParser:
         return False
 
     def _upper_c(self, text: str) -> bool:
-        if text.startswith("Command '"):
+        if text.startswith("Command '") and not self._building:
             m = _COMMAND_FAILED.match(text)
             if m:
                 code = int(m.group(1)) if m.group(1) else 128 + int(m.group(2))
@@ -388,6 +401,12 @@ class TextParser:
             return True
         return False
 
+    def _slash(self, text: str) -> bool:
+        if text.startswith("/nix/store/") and " timed out after " in text:
+            self._open_report(text)  # nix 2.3: "/nix/store/….drv timed out after 3600 seconds"
+            return True
+        return False
+
     def _indented(self, text: str) -> bool:
         stripped = text.lstrip()
         if stripped.startswith("> ") or stripped == ">":
@@ -405,6 +424,12 @@ class TextParser:
     def _nom_line(self, text: str) -> None:
         self._nix_seen = True
         kind, payload, extra = self._nom.line(text)
+        if kind == nomview.FINISHED:
+            self.state.succeeded = True
+        if not self.nix_text:
+            # nom renders the exact stream we read too (nh): its copy of nix's errors may
+            # be cut to the terminal's width, so only the exact stream is read.
+            return
         if kind == nomview.ERROR_TEXT:
             self._text(payload)
             return
@@ -416,21 +441,22 @@ class TextParser:
                 code, hash_mismatch, phase = extra
                 event = ErrorEvent(
                     kind="hash-mismatch" if hash_mismatch else "build-failure",
-                    message=text[text.index("⚠"):].strip(), derivation=payload,
+                    message=text[text.index("⚠") + 1:].strip(), derivation=payload,
                     exit_code=int(code) if code else None, phase=phase)
                 self.state.fallback(event)
         elif kind == nomview.SUMMARY:
             self.state.weak(ErrorEvent(kind="other", message=payload), WRAPPER)
-        elif kind == nomview.FINISHED:
-            self.state.succeeded = True
 
     # --- derivations ------------------------------------------------------------------
 
     def _start(self, path: str, machine: str | None) -> None:
         drv = self.state.tracker.start(path, machine)
-        # nix -L and nom prefix log lines with the name, nom without the version.
+        # nix -L and nom prefix log lines with the name without its version (nix's
+        # DrvName: up to the first dash not followed by a letter), nom sometimes whole.
         self._by_name.setdefault(drv.name, path)
-        self._by_name.setdefault(drv.name.rstrip("0123456789.-"), path)
+        m = _VERSION_DASH.search(drv.name)
+        if m:
+            self._by_name.setdefault(drv.name[:m.start()], path)
 
     def _prefixed_build_output(self, name: str, rest: str) -> bool:
         """``name> text``: a builder's log line as nix -L and nom print it."""
@@ -453,6 +479,7 @@ class TextParser:
 
     def _activation(self, step: str, text: str, units: list[str]) -> None:
         self._building = False
+        self.state.activated = True
         self.out.append(Activation(step=step, text=text, units=units))
 
     def _cause_in_journal(self, message: str) -> ErrorEvent | None:
@@ -527,17 +554,21 @@ class TextParser:
             if m:
                 parts.append(m.group(1).strip())
         message = "Error: " + ": ".join(p for p in parts if p)
-        kind = nixerrors.kind_of(message)
-        self.state.weak(ErrorEvent(kind=kind or "other", message=message,
-                                   detail="\n".join(lines).strip()),
-                        HINT if kind else WRAPPER)
+        self._clue_or_wrapper(ErrorEvent(kind=nixerrors.kind_of(message) or "other",
+                                         message=message, detail="\n".join(lines).strip()))
 
     def _traceback(self, lines: list[str]) -> None:
         last = lines[-1].strip()
-        kind = nixerrors.kind_of(last)
-        self.state.weak(ErrorEvent(kind=kind or "other", message=last,
-                                   detail="\n".join(lines).strip()),
-                        HINT if kind else WRAPPER)
+        self._clue_or_wrapper(ErrorEvent(kind=nixerrors.kind_of(last) or "other", message=last,
+                                         detail="\n".join(lines).strip()))
+
+    def _clue_or_wrapper(self, event: ErrorEvent) -> None:
+        """A tool's own error report: a clue when it names a cause (no space left, a
+        permission), else a wrapper of a failure reported elsewhere."""
+        if event.kind == "other":
+            self.state.weak(event, WRAPPER)
+        else:
+            self._hint(event)
 
     # --- committing -------------------------------------------------------------------
 
