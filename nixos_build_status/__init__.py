@@ -183,7 +183,7 @@ def check_journal_errors(since: str = "1 hour ago", *, root: PathLike | None = N
 
     live = LiveProbes(_root(root), StatusOptions(journal_since=since), wanted=("journal",))
     errors = live.journal(since)
-    return errors.count if errors.known else None
+    return errors.error_count if errors.known else None
 
 
 # --- metadata -----------------------------------------------------------------------------

@@ -12,8 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .sysroot import SystemRoot
 
@@ -25,8 +24,7 @@ _SYSTEM_LINK = re.compile(r"^system-(\d+)-link$")
 _HM_LINK = re.compile(r"^home-manager-(\d+)-link$")
 
 
-@dataclass(frozen=True)
-class Generations:
+class Generations(NamedTuple):
     current: int | None
     latest: int | None
     current_path: str | None  # what runs / is active: the link's target
@@ -45,8 +43,7 @@ class Generations:
         return "in-sync" if self.current is not None and self.current == self.latest else "out-of-sync"
 
 
-@dataclass(frozen=True)
-class HomeUser:
+class HomeUser(NamedTuple):
     """Whose Home Manager generations to read: the invoking user, or under ``sudo``
     the user behind it (root's own Home Manager is rarely what one asks about)."""
 

@@ -18,10 +18,9 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .commands.common import EXIT_BUILD_ERRORS, EXIT_OK, EXIT_OUT_OF_SYNC
 from .generations import CURRENT_SYSTEM, SYSTEM_PROFILES, generation_info
@@ -51,15 +50,14 @@ PROBLEMS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class StatusOptions:
+class StatusOptions(NamedTuple):
     log_dir: str | None = None
     evaluate: bool = True
     eval_timeout: float = DEFAULT_EVAL_TIMEOUT
     probe_timeout: float = DEFAULT_TIMEOUT
     journal_since: str = journal.DEFAULT_SINCE
     verbose: bool = False
-    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    env: Mapping[str, str] = os.environ
 
 
 def overall(problems: list[str]) -> tuple[str, int]:
@@ -204,7 +202,7 @@ def _latest_link(generation: Mapping[str, Any]) -> str | None:
 def _problems(generation: Mapping[str, Any], errors: lastbuild.BuildErrors,
               failed: units.FailedUnits, buildability: Buildability) -> list[str]:
     problems = []
-    if errors.count:
+    if errors.error_count:
         problems.append("last-build-failed")
     if buildability.status == "failed":
         problems.append("evaluation-failed")
@@ -247,10 +245,10 @@ def _generation_json(info: Mapping[str, Any], versions: version.VersionInfo,
 
 def _errors_json(errors: lastbuild.BuildErrors, record: Mapping[str, Any] | None,
                  directory: Path, verbose: bool) -> dict[str, Any]:
-    details = errors.details if verbose else [lastbuild.slim(d) for d in errors.details]
+    details = list(errors.details) if verbose else [lastbuild.slim(d) for d in errors.details]
     return {
-        "errorCount": errors.count,
-        "errors": errors.messages,
+        "errorCount": errors.error_count,
+        "errors": list(errors.messages),
         "rootCauseCount": errors.root_cause_count,
         "details": details,
         "source": errors.source,
@@ -274,7 +272,7 @@ def _boot_json(failed: units.FailedUnits, listed: list[units.FailedUnit]) -> dic
 
 
 def _journal_json(errors: journal.JournalErrors, verbose: bool) -> dict[str, Any]:
-    data: dict[str, Any] = {"errorCount": errors.count if errors.known else None,
+    data: dict[str, Any] = {"errorCount": errors.error_count if errors.known else None,
                             "since": errors.since,
                             "status": "ok" if errors.known else "unknown",
                             "reason": errors.reason}
@@ -284,7 +282,7 @@ def _journal_json(errors: journal.JournalErrors, verbose: bool) -> dict[str, Any
 
 
 def _buildability_json(b: Buildability, verbose: bool) -> dict[str, Any]:
-    details = b.error_details if verbose else [lastbuild.slim(d) for d in b.error_details]
+    details = list(b.error_details) if verbose else [lastbuild.slim(d) for d in b.error_details]
     return {
         "canBuild": b.can_build,
         "buildError": b.error,

@@ -4,11 +4,13 @@ units, journal, versions, exit codes and what wins when several problems apply."
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import RECORDED
+from tests.conftest import RECORDED, ROOT
 from tests.test_status_fakes import FakeSystem
 
 ORIGINAL_KEYS = {
@@ -404,3 +406,16 @@ def test_status_subcommand_is_the_bare_command(machine: FakeSystem) -> None:
     proc = machine.status("status", "--json", "--no-eval")
     assert proc.returncode == code
     assert json.loads(proc.stdout)["generation"] == report["generation"]
+
+
+def test_the_status_path_imports_nothing_heavy(machine: FakeSystem) -> None:
+    """trio alone costs more import time than the whole report may take."""
+    code = ("import sys\nfrom orchestrator.status_cli import main\n"
+            "code = main(['--json', '--no-eval'])\n"
+            "heavy = sorted(m for m in ('trio', 'anyio', 'rich', 'msgspec', 'parsers', 'sinks')"
+            " if m in sys.modules)\n"
+            "sys.stderr.write(f'heavy={heavy}\\n')\n")
+    proc = subprocess.run([sys.executable, "-c", code], env=machine.env(), cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert json.loads(proc.stdout)["overallStatus"] == "success"
+    assert proc.stderr.splitlines()[-1] == "heavy=[]"

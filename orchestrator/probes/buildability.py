@@ -3,8 +3,7 @@ kept apart from the evaluation itself so that ``--no-eval`` imports nothing of i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .flake import Flake
 
@@ -12,13 +11,12 @@ EvalStatus = Literal["ok", "failed", "timeout", "skipped", "unavailable"]
 DEFAULT_EVAL_TIMEOUT = 60.0
 
 
-@dataclass(frozen=True)
-class Buildability:
+class Buildability(NamedTuple):
     status: EvalStatus
     flake: Flake | None = None
     attribute: str | None = None
     error: str = ""
-    error_details: list[dict[str, Any]] = field(default_factory=list)
+    error_details: tuple[dict[str, Any], ...] = ()
     drv_path: str | None = None
     cached: bool = False
     checked_at: str | None = None

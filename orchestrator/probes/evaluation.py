@@ -88,7 +88,7 @@ def _not_evaluated(result: ToolResult, flake: Flake, attribute: str, started: fl
     roots = [d for d in details if d.get("rootCause", True)] or details
     message = roots[0]["message"] if roots else _last_error_line(result.stderr)
     return Buildability("failed", flake, attribute, error=message,
-                        error_details=[slim(d) for d in details], checked_at=_now(),
+                        error_details=tuple(slim(d) for d in details), checked_at=_now(),
                         duration_ms=_ms_since(started))
 
 
@@ -147,7 +147,7 @@ def _load(path: Path, flake: Flake, attribute: str) -> Buildability | None:
         os.utime(path)  # recently used: kept by _prune
     details = data.get("errorDetails")
     return Buildability(data["status"], flake, attribute, error=str(data.get("error") or ""),
-                        error_details=details if isinstance(details, list) else [],
+                        error_details=tuple(details) if isinstance(details, list) else (),
                         drv_path=data.get("drvPath"), cached=True,
                         checked_at=data.get("checkedAt"), duration_ms=data.get("durationMs"))
 

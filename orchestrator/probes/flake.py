@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..sysroot import SystemRoot
 
@@ -20,8 +19,7 @@ FLAKE_VARIABLES = ("NH_OS_FLAKE", "NH_FLAKE")
 DEFAULT_FLAKE_DIR = "/etc/nixos"
 
 
-@dataclass(frozen=True)
-class Flake:
+class Flake(NamedTuple):
     ref: str  # what nix is given, without ``#attribute``
     attribute: str | None  # the ``#name`` part: nixosConfigurations.<name>
     origin: str  # where the choice came from, for people

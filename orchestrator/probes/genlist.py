@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..generations import (
     BOOTED_SYSTEM,
@@ -32,8 +31,7 @@ from . import version
 _LINK = re.compile(r"^(system|home-manager)-(\d+)-link$")
 
 
-@dataclass(frozen=True)
-class GenerationEntry:
+class GenerationEntry(NamedTuple):
     number: int
     path: str
     date: str | None

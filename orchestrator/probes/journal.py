@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from .tools import DEFAULT_TIMEOUT, ToolResult, ToolRun
 
@@ -17,8 +16,7 @@ DEFAULT_SINCE = "1 hour ago"
 KEEP_ENTRIES = 10
 
 
-@dataclass(frozen=True)
-class JournalEntry:
+class JournalEntry(NamedTuple):
     timestamp: str | None
     source: str
     message: str
@@ -31,11 +29,10 @@ class JournalEntry:
         return f"{stamp} {self.source}: {self.message}".strip()
 
 
-@dataclass(frozen=True)
-class JournalErrors:
+class JournalErrors(NamedTuple):
     since: str
     known: bool
-    count: int = 0
+    error_count: int = 0
     recent: tuple[JournalEntry, ...] = ()  # the newest KEEP_ENTRIES, oldest first
     reason: str = ""
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..logdir import (
     HISTORY_JSON,
@@ -63,14 +62,13 @@ def last_log_path(directory: Path, record: Mapping[str, Any] | None) -> Path:
     return directory / LAST_BUILD_LOG
 
 
-@dataclass(frozen=True)
-class BuildErrors:
-    messages: list[str] = field(default_factory=list)  # root causes first
-    details: list[dict[str, Any]] = field(default_factory=list)
+class BuildErrors(NamedTuple):
+    messages: tuple[str, ...] = ()  # root causes first
+    details: tuple[dict[str, Any], ...] = ()
     source: str = "none"  # last-build.json | build log | none
 
     @property
-    def count(self) -> int:
+    def error_count(self) -> int:
         return len(self.messages)
 
     @property
@@ -87,10 +85,11 @@ def build_errors(record: Mapping[str, Any] | None, directory: Path) -> BuildErro
     details = record.get("errorDetails")
     if isinstance(details, list) and details:
         dicts = [d for d in details if isinstance(d, dict)]
-        return BuildErrors([str(d.get("message", "")) for d in dicts], dicts, "last-build.json")
+        return BuildErrors(tuple(str(d.get("message", "")) for d in dicts), tuple(dicts),
+                           "last-build.json")
     text = record.get("errors")
     if isinstance(text, str) and text.strip():
-        return BuildErrors([line for line in text.splitlines() if line.strip()], [],
+        return BuildErrors(tuple(line for line in text.splitlines() if line.strip()), (),
                            "last-build.json")
     if record.get("interrupted"):
         return BuildErrors()
@@ -99,11 +98,11 @@ def build_errors(record: Mapping[str, Any] | None, directory: Path) -> BuildErro
     except OSError:
         dicts = []
     if dicts:
-        return BuildErrors([d["message"] for d in dicts], dicts, "build log")
+        return BuildErrors(tuple(d["message"] for d in dicts), tuple(dicts), "build log")
     code = record.get("exitCode")
     reason = f"exit code {code}" if isinstance(code, int) else "no exit code recorded"
-    return BuildErrors([f"the last build failed ({reason}); no error message was found"],
-                       [], "last-build.json")
+    return BuildErrors((f"the last build failed ({reason}); no error message was found",),
+                       (), "last-build.json")
 
 
 def slim(detail: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,15 +11,13 @@ import signal
 import subprocess
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 ToolState = Literal["ok", "failed", "missing", "timeout", "error"]
 DEFAULT_TIMEOUT = 5.0
 
 
-@dataclass(frozen=True)
-class ToolResult:
+class ToolResult(NamedTuple):
     argv: tuple[str, ...]
     state: ToolState
     returncode: int | None = None

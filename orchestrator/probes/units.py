@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .tools import DEFAULT_TIMEOUT, ToolResult, ToolRun
 
@@ -20,8 +19,7 @@ SCOPES: tuple[Scope, ...] = ("system", "user")
 UNIT_JOURNAL_LINES = 5
 
 
-@dataclass(frozen=True)
-class FailedUnit:
+class FailedUnit(NamedTuple):
     unit: str
     scope: Scope
     load: str = ""
@@ -39,17 +37,15 @@ class FailedUnit:
         return data
 
 
-@dataclass(frozen=True)
-class ScopeUnits:
+class ScopeUnits(NamedTuple):
     scope: Scope
     known: bool
     units: tuple[FailedUnit, ...] = ()
     reason: str = ""
 
 
-@dataclass(frozen=True)
-class FailedUnits:
-    scopes: tuple[ScopeUnits, ...] = field(default_factory=tuple)
+class FailedUnits(NamedTuple):
+    scopes: tuple[ScopeUnits, ...] = ()
 
     @property
     def units(self) -> list[FailedUnit]:

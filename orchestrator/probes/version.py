@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..sysroot import SystemRoot
 from .tools import DEFAULT_TIMEOUT, ToolResult, ToolRun
 
 
-@dataclass(frozen=True)
-class VersionInfo:
+class VersionInfo(NamedTuple):
     known: bool
     nixos_version: str | None = None
     nixpkgs_revision: str | None = None
