@@ -50,6 +50,7 @@ class HomeUser(NamedTuple):
     name: str
     home: str
     state_dir: str  # $XDG_STATE_HOME
+    via_sudo: bool = False  # not the process's own user
 
     @property
     def gcroot(self) -> str:
@@ -120,7 +121,7 @@ def home_user(env: Mapping[str, str] | None = None) -> HomeUser:
         except KeyError:
             home = f"/home/{sudo_user}"
         # XDG_STATE_HOME, if set at all under sudo, is root's: not the user's.
-        return HomeUser(sudo_user, home, f"{home}/.local/state")
+        return HomeUser(sudo_user, home, f"{home}/.local/state", via_sudo=True)
     home, user = home_paths(env)
     return HomeUser(user, home, env.get("XDG_STATE_HOME") or f"{home}/.local/state")
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .commands.common import EXIT_BUILD_ERRORS, EXIT_OK, EXIT_OUT_OF_SYNC
-from .generations import CURRENT_SYSTEM, SYSTEM_PROFILES, generation_info
+from .generations import CURRENT_SYSTEM, SYSTEM_PROFILES, generation_info, home_user
 from .probes import journal, lastbuild, units, version
 from .probes.buildability import DEFAULT_EVAL_TIMEOUT, Buildability, skipped
 from .probes.flake import Flake, find_flake, git_revision, locked_revision
@@ -85,7 +85,7 @@ class LiveProbes:
         env, timeout = options.env, options.probe_timeout
         starters = {
             "system": lambda: units.start("system", env, timeout),
-            "user": lambda: units.start("user", env, timeout),
+            "user": lambda: units.start("user", env, timeout, _other_user(env)),
             "journal": lambda: journal.start(options.journal_since, env, timeout),
             "version": lambda: version.start(env, timeout),
         }
@@ -108,6 +108,11 @@ class LiveProbes:
         if not self.running:
             return version.VersionInfo(False, reason=NOT_RUNNING)
         return version.parse(self.runs["version"].result())
+
+
+def _other_user(env: Mapping[str, str]) -> str | None:
+    user = home_user(env)
+    return user.name if user.via_sudo else None
 
 
 class _Evaluation(threading.Thread):

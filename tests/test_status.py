@@ -4,6 +4,7 @@ units, journal, versions, exit codes and what wins when several problems apply."
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -419,3 +420,14 @@ def test_the_status_path_imports_nothing_heavy(machine: FakeSystem) -> None:
                           capture_output=True, text=True, timeout=60, check=False)
     assert json.loads(proc.stdout)["overallStatus"] == "success"
     assert proc.stderr.splitlines()[-1] == "heavy=[]"
+
+
+def test_under_sudo_the_user_units_are_the_sudo_users(machine: FakeSystem) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("SUDO_USER is followed only when running as root")
+    machine.report("--no-eval", SUDO_USER="nobody", FAKE_ARGV_LOG=str(machine.tmp / "argv.log"))
+    calls = [json.loads(line) for line in (machine.tmp / "argv.log").read_text().splitlines()]
+    user_calls = [c for c in calls if c[0] == "systemctl" and "--user" in c]
+    assert user_calls and all("--machine=nobody@" in c for c in user_calls)
+    system_calls = [c for c in calls if c[0] == "systemctl" and "--user" not in c]
+    assert system_calls and not any(a.startswith("--machine") for c in system_calls for a in c)

@@ -59,15 +59,19 @@ class FailedUnits(NamedTuple):
         return next((s for s in self.scopes if s.scope == name), None)
 
 
-def systemctl_argv(scope: Scope) -> list[str]:
+def systemctl_argv(scope: Scope, other_user: str | None = None) -> list[str]:
+    """``other_user``: ask that user's manager (under sudo, the user behind it, not
+    root's own), through ``--machine=USER@`` (systemd 248 and later)."""
     user = ["--user"] if scope == "user" else []
+    if user and other_user:
+        user.append(f"--machine={other_user}@")
     return ["systemctl", *user, "--failed", "--output=json", "--plain", "--no-legend",
             "--no-pager"]
 
 
 def start(scope: Scope, env: Mapping[str, str] | None = None,
-          timeout: float = DEFAULT_TIMEOUT) -> ToolRun:
-    return ToolRun(systemctl_argv(scope), timeout, env)
+          timeout: float = DEFAULT_TIMEOUT, other_user: str | None = None) -> ToolRun:
+    return ToolRun(systemctl_argv(scope, other_user), timeout, env)
 
 
 def parse(result: ToolResult, scope: Scope) -> ScopeUnits:
