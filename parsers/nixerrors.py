@@ -78,7 +78,7 @@ _KIND_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
         r"|attribute [`'‘\"][^'’`\"]+['’`\"] in selection path .* not found")),
     ("assertion", re.compile(r"Failed assertions:|\bassertion\b.*\bfailed\b")),
     ("out-of-space", re.compile(r"No space left on device|Disk quota exceeded"
-                                r"|not enough free disk space", re.I)),
+                                r"|not enough free disk space|database or disk is full", re.I)),
     ("download", re.compile(
         r"unable to download|cannot download|does not exist in binary cache|HTTP error \d+"
         r"|unable to fetch|Could(?:n't| not) resolve host|Failed to connect to"
@@ -86,7 +86,7 @@ _KIND_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
     ("permission", re.compile(
         r"Permission denied|not owned by current user|Operation not permitted|publickey"
         r"|authentication failed|is not allowed to|not a trusted user|insufficient permission"
-        r"|not privileged",
+        r"|not privileged|lacks a signature by a trusted key",
         re.I)),
     ("timeout", re.compile(r"\btimed out\b|\bTimeout was reached\b", re.I)),
 )
@@ -99,7 +99,7 @@ _EVAL_WORDING = re.compile(
     r"|cannot coerce|value is (?:a|an|null) .* while .* was expected|called without required argument"
     r"|called with unexpected argument|attribute [`'‘].*already defined|path [`'‘].*does not exist"
     r"|is not tracked by Git|access to (?:absolute )?path .* is forbidden|in pure evaluation mode"
-    r"|getting status of|cannot import|evaluation aborted"
+    r"|getting status of|cannot import|evaluation aborted|was not found in the Nix search path"
     r"|cannot find flake|flake [`'‘].*|lock file|is a string with context"
     r"|The option [`'‘]|infinite recursion")
 

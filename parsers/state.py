@@ -36,7 +36,7 @@ class ParseState:
         self._seen_errors: set[tuple[str, str | None, str]] = set()
         self._weak: list[tuple[int, ErrorEvent]] = []
         self._fallbacks: list[ErrorEvent] = []
-        self.succeeded = False  # the log itself says the build succeeded (nom's "Finished")
+        self.succeeded = False  # the log says the build (not activation) succeeded
         self.activated = False  # activation began: the build itself got through
 
     def error(self, event: ErrorEvent) -> None:
@@ -44,7 +44,8 @@ class ParseState:
 
         The same error reaches us twice in several setups (older nix printed it twice;
         nom repeats nix's errors in its view; the exact stream and the terminal both
-        carry it), so errors are deduplicated on kind, derivation and message.  A summary
+        carry it), so errors are deduplicated on kind and derivation, or kind and message
+        when no derivation is named.  A summary
         that only repeats earlier failures is held back (see :meth:`weak`)."""
         if is_summary(event):
             self.weak(event, WRAPPER)
@@ -69,23 +70,24 @@ class ParseState:
 
     def flush_errors(self, exit_code: int | None) -> None:
         """End of the build: report fallbacks not covered, then, if no error was found
-        and the build did not succeed, the weak errors (hints first; else the first
-        summary)."""
+        and the build did not succeed, the weak errors (clues; else the first summary).
+        Binary-cache errors are dropped when the log shows the build got through."""
         for event in self._fallbacks:
             if event.derivation is None or not self.has_error_about(event.derivation):
                 self._commit(event)
         self._fallbacks.clear()
         weak, self._weak = self._weak, []
-        if self.errors or exit_code == 0 or not weak or self._built_everything():
+        if self.errors or exit_code == 0:
             return
-        if self.activated:
+        if self.activated or self._built_everything():
+            # The build got through: binary-cache trouble is not why it failed.
             weak = [(strength, e) for strength, e in weak if strength != SUBSTITUTER]
         hints = [e for strength, e in weak if strength != WRAPPER]
         for event in hints or [e for _, e in weak[:1]]:
             self._commit(event)
 
     def _built_everything(self) -> bool:
-        """Evidence of success in the log itself: nom said "Finished", or every
+        """Evidence in the log that the build succeeded: nom said "Finished", or every
         derivation nix started is known to have been built."""
         if self.succeeded:
             return True
@@ -93,7 +95,8 @@ class ParseState:
         return bool(drvs) and all(d.state == FINISHED for d in drvs)
 
     def _commit(self, event: ErrorEvent) -> None:
-        key = (event.kind, event.drv_path, event.message)
+        # A derivation fails once, however many times and in whatever words nix says it.
+        key = (event.kind, event.drv_path, "" if event.drv_path else event.message)
         if key in self._seen_errors:
             return
         self._seen_errors.add(key)

@@ -148,7 +148,7 @@ class TextParser:
             "e": self._e, "b": self._b, "c": self._c, "h": self._h, "o": self._o,
             "t": self._t, "w": self._w, "E": self._upper_e, "F": self._upper_f,
             "A": self._upper_a, "C": self._upper_c, "T": self._upper_t, "J": self._upper_j,
-            "O": self._upper_o, "R": self._upper_r, "s": self._s, " ": self._indented,
+            "O": self._upper_o, "W": self._upper_w, "R": self._upper_r, "s": self._s, " ": self._indented,
             "\t": self._indented, "/": self._slash,
         }
 
@@ -361,6 +361,13 @@ class TextParser:
     def _upper_t(self, text: str) -> bool:
         if text.startswith("Traceback (most recent call last)") and not self._building:
             self._block = _Block(TRACEBACK, text)
+            return True
+        return False
+
+    def _upper_w(self, text: str) -> bool:
+        if text.startswith("Warning: the new NixOS configuration has an"):
+            # switch-to-configuration exits 100: the new init needs a reboot.
+            self.state.weak(ErrorEvent(kind="other", message=" ".join(text.split())), WRAPPER)
             return True
         return False
 

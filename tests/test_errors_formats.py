@@ -428,3 +428,28 @@ def test_bare_builder_log_fails_only_if_its_end_says_so():
                     f"in /nix/store/{H}-app-1.0\nerror: auto-patchelf could not satisfy dependency "
                     f"libfoo.so.1 wanted by /nix/store/{H}-app-1.0/bin/app\n")
     assert brief(failed) == [("build-failure", "app-1.0", True)]
+
+
+def test_activation_failure_after_a_successful_build_is_still_reported():
+    # nh hides Home Manager's output: its error chain is all there is, and that the
+    # build itself succeeded (nom: "Finished") must not hide it.
+    (error,) = errors("""
+        > Building Home-Manager configuration
+        ┗━ ∑ ⏵ 0 │ ✔ 3 │ ⏸ 0 │ Finished at 12:08:26 after 40s
+        > Activating configuration
+        Error:
+           0: Activation failed
+    """, exit_code=1)
+    assert (error.kind, error.message) == ("other", "Error: Activation failed")
+
+
+def test_switch_to_configuration_init_change_and_a_full_database():
+    (init,) = errors("""
+        Warning: the new NixOS configuration has an ‘init’ that is
+        incompatible with the current configuration.  The new configuration
+        won't take effect until you reboot the system.
+        Command 'systemd-run … switch-to-configuration switch' returned non-zero exit status 100.
+    """)
+    assert init.message.startswith("Warning: the new NixOS configuration has an ‘init’")
+    (full,) = errors("error: executing SQLite statement 'insert into Refs': database or disk is full\n")
+    assert full.kind == "out-of-space"
