@@ -28,7 +28,10 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nixos-build-status",
-                     description="Build status of this NixOS machine, and tools over build logs.")
+                     description="Build status of this NixOS machine, and tools over build logs.",
+                     epilog="Exit status of the report: 0 in sync and healthy, 1 out of sync "
+                            "(system or Home Manager) or unknown, 2 build errors or failed "
+                            "units, 3 invalid arguments (docs/status.md).")
     status.add_options(parser)  # the bare command is the status report
     parser.set_defaults(func=status.run)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
