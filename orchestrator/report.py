@@ -34,6 +34,8 @@ NOT_RUNNING = "the inspected system is not running"
 # overallStatus, most serious first, with its exit code.
 SEVERITY: tuple[tuple[str, int], ...] = (
     ("build-errors", EXIT_BUILD_ERRORS),
+    # Failed units are not build errors, but 2 is the design's only code for "needs
+    # attention" (1 means "out of sync": scripts may answer it with a switch).
     ("degraded", EXIT_BUILD_ERRORS),
     ("out-of-sync", EXIT_OUT_OF_SYNC),
     ("unknown", EXIT_OUT_OF_SYNC),

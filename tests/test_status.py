@@ -431,3 +431,17 @@ def test_under_sudo_the_user_units_are_the_sudo_users(machine: FakeSystem) -> No
     assert user_calls and all("--machine=nobody@" in c for c in user_calls)
     system_calls = [c for c in calls if c[0] == "systemctl" and "--user" not in c]
     assert system_calls and not any(a.startswith("--machine") for c in system_calls for a in c)
+
+
+@pytest.mark.parametrize(("problems", "expected"), [
+    ([], ("success", 0)),
+    (["system-generation-unknown"], ("unknown", 1)),
+    (["home-manager-out-of-sync", "system-generation-unknown"], ("out-of-sync", 1)),
+    (["failed-units", "system-out-of-sync"], ("degraded", 2)),
+    (["evaluation-failed", "failed-units"], ("build-errors", 2)),
+    (["last-build-failed", "failed-units", "system-out-of-sync"], ("build-errors", 2)),
+])
+def test_the_most_serious_problem_wins(problems: list[str], expected: tuple[str, int]) -> None:
+    from orchestrator.report import overall
+
+    assert overall(problems) == expected
