@@ -144,12 +144,14 @@ class TextParser:
         self._bare_output: str | None = None
         self._hm_failed = False
         self._by_name: dict[str, str] = {}  # "name> " prefixes to derivation paths
+        # Keyed by a line's first two characters: most lines (a builder's output) find
+        # no handler at all.
         self._handlers: dict[str, Callable[[str], bool]] = {
-            "e": self._e, "b": self._b, "c": self._c, "h": self._h, "o": self._o,
-            "t": self._t, "w": self._w, "E": self._upper_e, "F": self._upper_f,
-            "A": self._upper_a, "C": self._upper_c, "T": self._upper_t, "J": self._upper_j,
-            "O": self._upper_o, "W": self._upper_w, "R": self._upper_r, "s": self._s, " ": self._indented,
-            "\t": self._indented, "/": self._slash,
+            "er": self._e, "bu": self._b, "co": self._c, "ca": self._c, "ha": self._h,
+            "ou": self._o, "th": self._t, "wa": self._w, "Ex": self._upper_e, "Er": self._upper_e,
+            "ER": self._upper_e, "Fa": self._upper_f, "Ac": self._upper_a, "Co": self._upper_c,
+            "Tr": self._upper_t, "Jo": self._upper_j, "Oo": self._upper_o, "Wa": self._upper_w,
+            "Ru": self._upper_r, "su": self._s, "/n": self._slash,
         }
 
     # --- per line ---------------------------------------------------------------------
@@ -167,7 +169,7 @@ class TextParser:
 
     def _text(self, text: str) -> None:
         # The prefix tests are inlined cheap checks: this runs for every line.
-        if text.find(" | ", 0, 110) >= 0:
+        if " | " in text:
             end = host_prefix_end(text)
             if end:
                 text = text[end:]
@@ -191,9 +193,13 @@ class TextParser:
         if self.nix_text and self._plan.active and self._plan.feed(text):
             return
         first = text[:1]
-        handler = self._handlers.get(first)
-        if handler is not None and handler(text):
-            return
+        if first == " " or first == "\t":
+            if self._indented(text):
+                return
+        else:
+            handler = self._handlers.get(text[:2])
+            if handler is not None and handler(text):
+                return
         if first in _STEPS:
             found = activation.step(text)
             if found is not None:
@@ -203,7 +209,7 @@ class TextParser:
 
     def _other(self, text: str, first: str) -> None:
         """A line no handler claimed: builder output, a clue, or nothing."""
-        if first != " " and first != "\t":
+        if "> " in text and first != " " and first != "\t":
             gt = text.find("> ", 1, 120)
             if gt > 0 and " " not in text[:gt] and self._prefixed_build_output(
                     text[:gt], text[gt + 2:]):
@@ -416,11 +422,12 @@ class TextParser:
 
     def _indented(self, text: str) -> bool:
         stripped = text.lstrip()
-        if stripped.startswith("> ") or stripped == ">":
+        c = stripped[:1]
+        if c == ">" and (stripped.startswith("> ") or stripped == ">"):
             # A builder's quoted log lines without nix's header (a pasted excerpt).
             self._block = _Block(QUOTE, text)
             return True
-        if stripped.startswith(("… ", "error: ")) or stripped == "error:":
+        if c in ("…", "e") and (stripped.startswith(("… ", "error: ")) or stripped == "error:"):
             # A report pasted without its first line: a trace, or the inner error.
             self._block = _Block(REPORT, text)
             return True
