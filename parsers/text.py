@@ -60,9 +60,13 @@ _ELEVATION_FAILED = re.compile(
 _FRAME_CHARS: Final = nomview.FRAME_CHARS
 _STEPS: Final = activation.STEPS
 
+_CODE_LINE = re.compile(r"^\d+\|")
+
 # Kinds of multi-line block.
 REPORT, IGNORED, BANNER, QUOTE, CHAIN, TRACEBACK = range(6)
-_REPORT_CONTINUATION: Final = ("…", "note: ", "while ")
+# Lines that continue a report although not indented (pastes lose indentation; old nix
+# did not indent its trace).
+_REPORT_CONTINUATION: Final = ("…", "note: ", "while ", "at /", "at «", "at //")
 
 
 class _Block:
@@ -84,6 +88,15 @@ class _Block:
             last = self.lines[-1]
             if last.endswith(":") and last.startswith(("while ", "error: while ")):
                 # Nix <= 2.3 --show-trace: "while …:" lines, then the error unindented.
+                self.lines.append(text)
+                return True
+            if text[:1].isdigit() and _CODE_LINE.match(text):
+                self.lines.append(text)  # a code excerpt that lost its indentation
+                return True
+            if text.startswith("error:") and self.lines[0].strip() == "error:" and not any(
+                    line.lstrip().startswith("error:") for line in self.lines[1:]):
+                # A bare "error:" and its frames wait for the real error, also when a
+                # paste lost the indentation.
                 self.lines.append(text)
                 return True
             return False

@@ -453,3 +453,18 @@ def test_switch_to_configuration_init_change_and_a_full_database():
     assert init.message.startswith("Warning: the new NixOS configuration has an ‘init’")
     (full,) = errors("error: executing SQLite statement 'insert into Refs': database or disk is full\n")
     assert full.kind == "out-of-space"
+
+
+def test_a_paste_that_lost_its_indentation():
+    (error,) = errors("""
+        error:
+        … while evaluating the attribute 'value'
+        at /nix/store/x-source/lib/modules.nix:809:9:
+        808|     in warnDeprecation opt //
+        error: attribute 'age' missing
+        at /etc/nixos/machines/a.nix:60:21:
+        60|   "${config.age.secrets.x.path}"
+        (use '--show-trace' to show detailed location information)
+    """)
+    assert (error.kind, error.message, error.line) == ("attribute-missing", "error: attribute 'age' missing", 60)
+    assert error.trace == ["while evaluating the attribute 'value' at /nix/store/x-source/lib/modules.nix:809:9"]
