@@ -14,7 +14,7 @@ Several things span lines and are collected before they are judged: a nix error 
 header, a Rust error chain, a Python traceback.  Everything else is decided on the line.
 
 Per-line work is kept small: the common line (a builder's output) costs a few
-substring tests and one dictionary lookup on its first character.
+substring tests and one dictionary lookup on its first two characters.
 """
 
 from __future__ import annotations
@@ -24,14 +24,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import Final
 
-from . import activation, nixerrors, nomview
+from . import activation, blocks, nixerrors, nomview
 from .events import Activation, ErrorEvent, LogLine, UnitFailed
 from .state import HINT, WRAPPER, ParseState
 from .store import machine_name, store_name
 from .terminal import host_prefix_end, journal_prefix_end, visible
 
-MAX_REPORT_LINES: Final = 4000
-MAX_BANNER_LINES: Final = 60
 EVIDENCE_WINDOW: Final = 40  # lines: how far back a clue may explain an error
 RECENT_OUTPUT: Final = 25
 
@@ -46,11 +44,9 @@ _SUDO_FATAL = re.compile(
 _SSH_DENIED = re.compile(r"Permission denied \((?:publickey|password|keyboard-interactive)"
                          r"|Host key verification failed")
 _CXX_ASSERT = re.compile(r"^\S+: \S+\.(?:cc|cpp|hh|h):\d+: .*Assertion `.*' failed\.?\s*$")
-_EXCEPTION = re.compile(r"^[\w.]+(?:Error|Exception|Exit|Interrupt|Failure)\b.*")
 _BARE_OUTPUT = re.compile(
     r"(?:shrinking RPATHs of ELF executables and libraries in |patching script interpreter paths in "
     r"|checking for references to /build/ in |--prefix=)(/nix/store/[0-9a-z]{32}-[^/\s]+)")
-_NIX_LOG_HINT = re.compile(r"nix(?:-store -l| log) (/nix/store/\S+?\.drv)")
 _VERSION_DASH = re.compile(r"-(?![A-Za-z])")
 # Elevation that failed before the tool could run.
 _ELEVATION_FAILED = re.compile(
@@ -59,78 +55,6 @@ _ELEVATION_FAILED = re.compile(
 
 _FRAME_CHARS: Final = nomview.FRAME_CHARS
 _STEPS: Final = activation.STEPS
-
-_CODE_LINE = re.compile(r"^\d+\|")
-
-# Kinds of multi-line block.
-REPORT, IGNORED, BANNER, QUOTE, CHAIN, TRACEBACK = range(6)
-# Lines that continue a report although not indented (pastes lose indentation; old nix
-# did not indent its trace).
-_REPORT_CONTINUATION: Final = ("…", "note: ", "while ", "at /", "at «", "at //")
-
-
-class _Block:
-    __slots__ = ("done", "kind", "lines")
-
-    def __init__(self, kind: int, first: str) -> None:
-        self.kind = kind
-        self.lines = [first]
-        self.done = False
-
-    def take(self, text: str) -> bool:
-        """Add ``text`` if it continues the block."""
-        kind = self.kind
-        if kind in (REPORT, IGNORED):
-            if not text or text[0] in " \t" or text.startswith(_REPORT_CONTINUATION):
-                if len(self.lines) < MAX_REPORT_LINES:
-                    self.lines.append(text)
-                return True
-            last = self.lines[-1]
-            if last.endswith(":") and last.startswith(("while ", "error: while ")):
-                # Nix <= 2.3 --show-trace: "while …:" lines, then the error unindented.
-                self.lines.append(text)
-                return True
-            if text[:1].isdigit() and _CODE_LINE.match(text):
-                self.lines.append(text)  # a code excerpt that lost its indentation
-                return True
-            if text.startswith("error:") and self.lines[0].strip() == "error:" and not any(
-                    line.lstrip().startswith("error:") for line in self.lines[1:]):
-                # A bare "error:" and its frames wait for the real error, also when a
-                # paste lost the indentation.
-                self.lines.append(text)
-                return True
-            return False
-        if kind == BANNER:
-            # The 2.4 era body is not indented: it runs to nix's closing hint.
-            if text.startswith(("error:", "warning:", "building '", "these ", "this ",
-                                "copying ")) or len(self.lines) >= MAX_BANNER_LINES:
-                return False
-            self.lines.append(text)
-            self.done = text.startswith("(use '--show-trace'")
-            return True
-        if kind == QUOTE:
-            stripped = text.lstrip()
-            if text[:1] in (" ", "\t") and (
-                    stripped.startswith(("> ", "For full logs", "nix log ")) or stripped == ">"):
-                self.lines.append(text)
-                return True
-            return False
-        if kind == CHAIN:
-            if not text.strip() or text[0] in " \t" or text.startswith(
-                    ("Caused by:", "Location:", "Backtrace", "Suggestion:", "Note:")):
-                self.lines.append(text)
-                return True
-            return False
-        # TRACEBACK: indented frames, then the exception line, which ends it.
-        if text[:1] in " \t" or not text.strip():
-            self.lines.append(text)
-            return True
-        if _EXCEPTION.match(text):
-            self.lines.append(text)
-            self.done = True
-            return True
-        return False
-
 
 class TextParser:
     """``nix_text`` False: the lines are a view of a stream we already read exactly
@@ -143,7 +67,7 @@ class TextParser:
         self._plan = state.plan
         self.nix_text = nix_text
         self._lineno = 0
-        self._block: _Block | None = None
+        self._block: blocks.Block | None = None
         self._status: activation.StatusBlock | None = None
         self._nom = nomview.NomView()
         self._nom_failed: set[str] = set()
@@ -160,11 +84,11 @@ class TextParser:
         # Keyed by a line's first two characters: most lines (a builder's output) find
         # no handler at all.
         self._handlers: dict[str, Callable[[str], bool]] = {
-            "er": self._e, "bu": self._b, "co": self._c, "ca": self._c, "ha": self._h,
-            "ou": self._o, "th": self._t, "wa": self._w, "Ex": self._upper_e, "Er": self._upper_e,
-            "ER": self._upper_e, "Fa": self._upper_f, "Ac": self._upper_a, "Co": self._upper_c,
-            "Tr": self._upper_t, "Jo": self._upper_j, "Oo": self._upper_o, "Wa": self._upper_w,
-            "Ru": self._upper_r, "su": self._s, "/n": self._slash,
+            "er": self._error_line, "bu": self._build_line, "co": self._copy_or_old_dependency, "ca": self._copy_or_old_dependency, "ha": self._unprefixed_hash_mismatch,
+            "ou": self._old_hash_mismatch, "th": self._plan_line, "wa": self._warning, "Ex": self._tool_error, "Er": self._tool_error,
+            "ER": self._tool_error, "Fa": self._failed_to, "Ac": self._activation_snippet, "Co": self._wrapper_command,
+            "Tr": self._traceback_start, "Jo": self._job_failed, "Oo": self._home_manager_profile, "Wa": self._init_changed,
+            "Ru": self._phase_banner, "su": self._sudo, "/n": self._store_path_line,
         }
 
     # --- per line ---------------------------------------------------------------------
@@ -246,19 +170,19 @@ class TextParser:
                 _ELEVATION_FAILED.match(text):
             self._error(ErrorEvent(kind="permission", message=text.strip()))
 
-    # --- first-character handlers (True: the line was taken) ---------------------------
+    # --- handlers by how a line starts (True: the line was taken) ----------------------
 
-    def _e(self, text: str) -> bool:
+    def _error_line(self, text: str) -> bool:
         if text.startswith("error"):
             if text.startswith("error:"):
                 self._open_report(text)
                 return True
             if text.startswith("error (ignored)"):
-                self._block = _Block(IGNORED, text)
+                self._block = blocks.Block(blocks.IGNORED, text)
                 return True
         return False
 
-    def _b(self, text: str) -> bool:
+    def _build_line(self, text: str) -> bool:
         if text.startswith("building '"):
             m = _BUILDING.match(text)
             if m:
@@ -275,7 +199,7 @@ class TextParser:
             return True
         return False
 
-    def _c(self, text: str) -> bool:
+    def _copy_or_old_dependency(self, text: str) -> bool:
         if text.startswith("copying path '"):
             m = _COPYING.match(text)
             if m:
@@ -289,25 +213,25 @@ class TextParser:
             return True
         return False
 
-    def _h(self, text: str) -> bool:
+    def _unprefixed_hash_mismatch(self, text: str) -> bool:
         if text.startswith("hash mismatch in fixed-output derivation"):
             self._open_report(text)
             return True
         return False
 
-    def _o(self, text: str) -> bool:
+    def _old_hash_mismatch(self, text: str) -> bool:
         if text.startswith("output path ") and " hash " in text:
             self._open_report(text)
             return True
         return False
 
-    def _t(self, text: str) -> bool:
+    def _plan_line(self, text: str) -> bool:
         if self.nix_text and self.state.plan.feed(text):
             self._nix_seen = True
             return True
         return False
 
-    def _w(self, text: str) -> bool:
+    def _warning(self, text: str) -> bool:
         if not text.startswith("warning: "):
             return False
         if text.startswith("warning: the following"):
@@ -323,7 +247,7 @@ class TextParser:
             self.state.weak(ErrorEvent(kind="other", message=text.strip()), WRAPPER)
         return True
 
-    def _upper_e(self, text: str) -> bool:
+    def _tool_error(self, text: str) -> bool:
         if text.startswith("Existing file '"):
             event = activation.clobber(text)
             if event is not None:
@@ -337,7 +261,7 @@ class TextParser:
                 return True
             if self._building:
                 return False  # a builder's own output
-            self._block = _Block(CHAIN, text)
+            self._block = blocks.Block(blocks.CHAIN, text)
             return True
         if text.startswith("ERROR ") and not self._building:
             m = _NH_ERROR.match(text)
@@ -347,7 +271,7 @@ class TextParser:
                 return True
         return False
 
-    def _upper_f(self, text: str) -> bool:
+    def _failed_to(self, text: str) -> bool:
         if text.startswith("Failed to "):
             event = activation.activation_failure(text)
             if event is not None:
@@ -359,7 +283,7 @@ class TextParser:
                 return True
         return False
 
-    def _upper_a(self, text: str) -> bool:
+    def _activation_snippet(self, text: str) -> bool:
         if text.startswith("Activation script snippet "):
             event = activation.activation_failure(text)
             if event is not None:
@@ -367,7 +291,7 @@ class TextParser:
                 return True
         return False
 
-    def _upper_c(self, text: str) -> bool:
+    def _wrapper_command(self, text: str) -> bool:
         if text.startswith("Command '") and not self._building:
             m = _COMMAND_FAILED.match(text)
             if m:
@@ -377,20 +301,20 @@ class TextParser:
                 return True
         return False
 
-    def _upper_t(self, text: str) -> bool:
+    def _traceback_start(self, text: str) -> bool:
         if text.startswith("Traceback (most recent call last)") and not self._building:
-            self._block = _Block(TRACEBACK, text)
+            self._block = blocks.Block(blocks.TRACEBACK, text)
             return True
         return False
 
-    def _upper_w(self, text: str) -> bool:
+    def _init_changed(self, text: str) -> bool:
         if text.startswith("Warning: the new NixOS configuration has an"):
             # switch-to-configuration exits 100: the new init needs a reboot.
             self.state.weak(ErrorEvent(kind="other", message=" ".join(text.split())), WRAPPER)
             return True
         return False
 
-    def _upper_j(self, text: str) -> bool:
+    def _job_failed(self, text: str) -> bool:
         if text.startswith("Job for "):
             event = activation.unit_job_failure(text)
             if event is not None:
@@ -398,7 +322,7 @@ class TextParser:
                 return True
         return False
 
-    def _upper_o(self, text: str) -> bool:
+    def _home_manager_profile(self, text: str) -> bool:
         if text.startswith("Oops, "):
             event = activation.activation_failure(text)
             if event is not None:
@@ -406,7 +330,7 @@ class TextParser:
                 return True
         return False
 
-    def _upper_r(self, text: str) -> bool:
+    def _phase_banner(self, text: str) -> bool:
         if text.startswith("Running phase: "):
             # stdenv's phase banner: builder output, possibly a bare builder log.
             if not self._nix_seen:
@@ -416,7 +340,7 @@ class TextParser:
             return True
         return False
 
-    def _s(self, text: str) -> bool:
+    def _sudo(self, text: str) -> bool:
         if text.startswith("sudo: "):
             m = _SUDO_FATAL.match(text)
             if m:
@@ -427,7 +351,7 @@ class TextParser:
             return True
         return False
 
-    def _slash(self, text: str) -> bool:
+    def _store_path_line(self, text: str) -> bool:
         if text.startswith("/nix/store/") and " timed out after " in text:
             self._open_report(text)  # nix 2.3: "/nix/store/….drv timed out after 3600 seconds"
             return True
@@ -438,11 +362,11 @@ class TextParser:
         c = stripped[:1]
         if c == ">" and (stripped.startswith("> ") or stripped == ">"):
             # A builder's quoted log lines without nix's header (a pasted excerpt).
-            self._block = _Block(QUOTE, text)
+            self._block = blocks.Block(blocks.QUOTE, text)
             return True
         if c in ("…", "e") and (stripped.startswith(("… ", "error: ")) or stripped == "error:"):
             # A report pasted without its first line: a trace, or the inner error.
-            self._block = _Block(REPORT, text)
+            self._block = blocks.Block(blocks.REPORT, text)
             return True
         return False
 
@@ -530,21 +454,24 @@ class TextParser:
     # --- blocks -----------------------------------------------------------------------
 
     def _open_report(self, text: str) -> None:
-        kind = BANNER if nixerrors.is_banner(text) else REPORT
-        self._block = _Block(kind, text)
+        kind = blocks.BANNER if nixerrors.is_banner(text) else blocks.REPORT
+        self._block = blocks.Block(kind, text)
 
     def _close_block(self) -> None:
         block, self._block = self._block, None
         if block is None:
             return
-        if block.kind in (REPORT, BANNER):
+        kind = block.kind
+        if kind in (blocks.REPORT, blocks.BANNER):
             self._report(block.lines)
-        elif block.kind == QUOTE:
-            self._quote(block.lines)
-        elif block.kind == CHAIN:
-            self._chain(block.lines)
-        elif block.kind == TRACEBACK:
-            self._traceback(block.lines)
+        elif kind == blocks.QUOTE:
+            event = blocks.quote_error(block.lines)
+            if event is not None:
+                self._error(event)
+        elif kind == blocks.CHAIN:
+            self._clue_or_wrapper(blocks.chain_error(block.lines))
+        elif kind == blocks.TRACEBACK:
+            self._clue_or_wrapper(blocks.traceback_error(block.lines))
 
     def _report(self, lines: list[str]) -> None:
         event = nixerrors.classify_lines(lines)
@@ -554,40 +481,6 @@ class TextParser:
             return
         self._nix_seen = True
         self._error(event)
-
-    def _quote(self, lines: list[str]) -> None:
-        """Quoted log lines and nix's "For full logs, run 'nix log X'" without the
-        report's header: the failure of X."""
-        hint = _NIX_LOG_HINT.search("\n".join(lines))
-        if hint is None:
-            return
-        tail = [m.group(1) for m in map(nixerrors.QUOTED.match, lines) if m]
-        path = hint.group(1)
-        event = ErrorEvent(kind="build-failure", message=nixerrors.key_line(tail) or lines[-1].strip(),
-                           drv_path=path, derivation=nixerrors.derivation_name(path),
-                           log_tail=tail, detail="\n".join(lines))
-        nixerrors.refine_build_kind(event, "")
-        self._error(event)
-
-    def _chain(self, lines: list[str]) -> None:
-        """A Rust error chain (anyhow: ``Error: x`` + ``Caused by:`` + ``0: y``; nh's
-        color-eyre: ``Error:`` + ``0: x`` + ``Location:``): one line, outermost first."""
-        parts = [lines[0][len("Error:"):].strip()]
-        for candidate in lines[1:]:
-            stripped = candidate.strip()
-            if stripped.startswith(("Location:", "Backtrace", "Suggestion:", "Note:")):
-                break
-            m = re.match(r"^\d+: (.*)$", stripped)
-            if m:
-                parts.append(m.group(1).strip())
-        message = "Error: " + ": ".join(p for p in parts if p)
-        self._clue_or_wrapper(ErrorEvent(kind=nixerrors.kind_of(message) or "other",
-                                         message=message, detail="\n".join(lines).strip()))
-
-    def _traceback(self, lines: list[str]) -> None:
-        last = lines[-1].strip()
-        self._clue_or_wrapper(ErrorEvent(kind=nixerrors.kind_of(last) or "other", message=last,
-                                         detail="\n".join(lines).strip()))
 
     def _clue_or_wrapper(self, event: ErrorEvent) -> None:
         """A tool's own error report: a clue when it names a cause (no space left, a
