@@ -7,7 +7,6 @@ their bytes); ``last-build.log`` is made another name (hard link) of the newest 
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import os
 import shutil
@@ -29,7 +28,6 @@ from .logdir import (
     HISTORY_JSON,
     LAST_BUILD_JSON,
     LAST_BUILD_LOG,
-    LAST_BUILD_NIX_LOG,
     LOGS_SUBDIR,
     log_dir_for_writing,
 )
@@ -72,7 +70,6 @@ class BuildFiles:
     directory: Path
     build_id: str
     log_path: Path
-    nix_log_path: Path | None
 
     @property
     def last_build_json(self) -> Path:
@@ -83,21 +80,15 @@ class BuildFiles:
         return self.directory / HISTORY_JSON
 
     def link_latest(self, report: Callable[[str], None]) -> None:
-        links = [(self.log_path, self.directory / LAST_BUILD_LOG)]
-        if self.nix_log_path is not None:
-            links.append((self.nix_log_path, self.directory / LAST_BUILD_NIX_LOG))
-        else:
-            with contextlib.suppress(OSError):
-                (self.directory / LAST_BUILD_NIX_LOG).unlink()
-        for target, link in links:
-            try:
-                replace_link(target, link)
-            except OSError as exc:
-                report(f"{link.name} not updated: {describe(exc)} (the log is {target})")
+        link = self.directory / LAST_BUILD_LOG
+        try:
+            replace_link(self.log_path, link)
+        except OSError as exc:
+            report(f"{link.name} not updated: {describe(exc)} (the log is {self.log_path})")
 
 
 def prepare(request: Request, env: Mapping[str, str], clock: Clock,
-            report: Callable[[str], None], *, nix_log: bool) -> BuildFiles | None:
+            report: Callable[[str], None]) -> BuildFiles | None:
     """Create the directory and name this build's files; None (reported) if the log
     directory cannot be used: the build still runs."""
     directory = log_dir_for_writing(request.log_dir, env)
@@ -114,7 +105,6 @@ def prepare(request: Request, env: Mapping[str, str], clock: Clock,
         directory=directory,
         build_id=build_id,
         log_path=base.with_suffix(".log"),
-        nix_log_path=base.with_suffix(".nix.log") if nix_log else None,
     )
 
 

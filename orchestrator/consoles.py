@@ -31,11 +31,8 @@ def make_console(session: BuildSession) -> Sink | None:
     def footer() -> list[str]:
         if files is None:
             return ["  no log written (see the message above)"]
-        lines = [f"  log:  {files.directory / 'last-build.log'}",
-                 f"  json: {files.last_build_json}"]
-        if files.nix_log_path is not None:
-            lines.insert(1, f"  nix:  {files.directory / 'last-build.nix.log'}")
-        return lines
+        return [f"  log:  {files.directory / 'last-build.log'}",
+                f"  json: {files.last_build_json}"]
 
     mode = session.request.console
     tool_view = session.invocation.tool_view or mode == "tool"

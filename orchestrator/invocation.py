@@ -1,10 +1,9 @@
 """From what the user asked to the exact command to run (pure: no processes here).
 
-nh is used when on PATH (unless ``--no-nh``); it runs ``nix build … --log-format
-internal-json --verbose |& nom --json``, so a ``nom`` of ours first on PATH receives the
-exact stream.  nixos-rebuild and home-manager are asked for ``--log-format internal-json
--v`` directly.  Either way the events come from nix's structured stream, not from
-scraping its text.
+nh is used when on PATH (unless ``--no-nh``), with ``--no-nom`` and nix asked for
+``--log-format internal-json -v`` after ``--``; nixos-rebuild and home-manager are asked
+for the same directly.  Either way the events come from nix's structured stream on the
+terminal the wrapper reads, not from scraping its text.
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+
+from .nom_relay import find_nom
 
 Target = Literal["os", "home"]
 ACTIONS: dict[str, tuple[str, ...]] = {
@@ -48,10 +49,8 @@ class Invocation:
     tool: str
     """``nh``, ``nixos-rebuild`` or ``home-manager``."""
     flake: str | None
-    nom_shim: bool = False
-    """nh: put our ``nom`` first on PATH to receive nix's exact stream."""
     real_nom: str | None = None
-    """nh with the user's nom installed: our ``nom`` hands the bytes on to it."""
+    """The user's nom, when they keep its view: the wrapper hands it nix's stream."""
     tool_view: bool = False
     """The terminal shows the tool's own rendering (nom's view, nix's own progress
     format); our console then only adds the summary."""
@@ -95,27 +94,27 @@ def plan(request: Request, env: Mapping[str, str],
     extra = list(request.extra)
 
     if not request.no_nh and which("nh"):
+        # nh with --no-nom runs nix with its output on the terminal we read; nix is
+        # asked for the exact stream (nom_relay.py says why not a nom of ours on PATH).
         nh_action = "build" if request.action == "dry-build" else request.action
         argv = ["nh", request.target, nh_action]
         if request.action == "dry-build":
             argv.append("--dry")
         if request.flake:
             argv.append(request.flake)
-        real_nom = which("nom")
+        argv.append("--no-nom")
+        real_nom = find_nom(which)
         keep_nom_view = (request.console in ("auto", "tool") and real_nom is not None
-                         and interactive)
-        if request.console == "tool" and not keep_nom_view:
-            # The tool's own output without nom: nix's, straight to the terminal.
-            argv.append("--no-nom")
-            if extra:
-                argv += ["--", *extra]
-            return Invocation(argv=argv, tool="nh", flake=flake, tool_view=True)
-        if extra:
-            argv += ["--", *extra]
-        return Invocation(
-            argv=argv, tool="nh", flake=flake, nom_shim=True,
-            real_nom=real_nom if keep_nom_view else None, tool_view=keep_nom_view,
-        )
+                         and interactive and user_format is None)
+        tool_view = keep_nom_view or request.console == "tool" or (
+            user_format is not None and user_format != "internal-json")
+        nix_args = list(extra)
+        if user_format is None and (keep_nom_view or request.console != "tool"):
+            nix_args = ["--log-format", "internal-json", "-v", *nix_args]
+        if nix_args:
+            argv += ["--", *nix_args]
+        return Invocation(argv=argv, tool="nh", flake=flake,
+                          real_nom=real_nom if keep_nom_view else None, tool_view=tool_view)
 
     tool = "nixos-rebuild" if request.target == "os" else "home-manager"
     argv = [tool, request.action]

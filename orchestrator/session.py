@@ -1,7 +1,7 @@
 """One wrapped build, wired: child under a PTY -> bytes -> events -> sinks.
 
 Everything runs in one anyio task group (trio backend): the child's output, the user's
-keystrokes, nh's exact nix stream (through our ``nom``), and signals.  The build's exit
+keystrokes, and signals.  The build's exit
 code is the child's; nothing the wrapper does (a full disk, a closed pipe, a parser
 bug) changes it.
 """
@@ -13,7 +13,6 @@ import os
 import signal
 import stat
 import sys
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ import anyio
 
 from parsers.clock import Clock, SystemClock
 from parsers.events import BuildStarted, Event
-from parsers.stream import NIX, TTY, LogStream
+from parsers.stream import TTY, LogStream
 from sinks.base import Sink, SinkSet, describe
 from sinks.files import write_all
 from sinks.rawlog import RawLog
@@ -31,6 +30,7 @@ from sinks.record import BuildRecord
 
 from . import buildfiles
 from .invocation import Invocation, Request
+from .nom_relay import NomRelay
 from .pty import ChildExit, PtyChild, raw_input, terminal_size
 
 # A partial line this long unchanged is shown as a prompt (sudo's password prompt).
@@ -69,19 +69,17 @@ class BuildSession:
         self.stderr = stderr or sys.stderr
         self.interactive = (os.isatty(2) if interactive is None else interactive)
         self._console_factory = console_factory
-        self.stream = LogStream(self.clock, log_lines=request.log_lines,
-                                tty_is_nix=not invocation.nom_shim)
+        self.stream = LogStream(self.clock, log_lines=request.log_lines)
         self.record = BuildRecord()
         self.files: buildfiles.BuildFiles | None = None
         self.raw_log: RawLog | None = None
-        self.nix_log: RawLog | None = None
+        self._relay: NomRelay | None = None
         self._problems: set[str] = set()
         self._parser_broken = False
         self._interrupts = 0
         self._user_interrupted = False
         self.child: PtyChild | None = None
         self._sinks: SinkSet | None = None
-        self._fifo_fds: list[int] = []
 
     # --- reporting --------------------------------------------------------------------
 
@@ -98,58 +96,46 @@ class BuildSession:
 
     async def run(self) -> Outcome:
         inv = self.invocation
-        self.files = buildfiles.prepare(self.request, self.env, self.clock, self.report,
-                                        nix_log=inv.nom_shim)
+        self.files = buildfiles.prepare(self.request, self.env, self.clock, self.report)
         self.raw_log = self._open_log(self.files.log_path if self.files else None, "raw log")
-        self.nix_log = self._open_log(self.files.nix_log_path if self.files else None,
-                                      "nix log")
         if self.files:
             self.files.link_latest(self.report)
         pre_generation = _safe(self.report, "generation probe", buildfiles.generation_snapshot,
                                self.env)
-        child_env, shim_dir = self._child_environment()
-        fifo_fd = self._fifo_fds[0] if self._fifo_fds else None
-        try:
-            executable = buildfiles.resolve(inv.argv[0], child_env)
-            sinks = self._build_sinks()
-            self._sinks = sinks
-            started = BuildStarted(
-                build_id=self.files.build_id if self.files else buildfiles.new_build_id(),
-                source="wrapper",
-                hostname=buildfiles.hostname(),
-                user=buildfiles.user(self.env),
-                target=self.request.target,
-                action=self.request.action,
-                tool=inv.tool,
-                argv=list(inv.argv),
-                flake=inv.flake,
-                log_path=str(self.files.log_path) if self.files else None,
-            )
-            sinks.dispatch(self.stream.begin(started))
-            if executable is None:
-                self.report(f"{inv.argv[0]}: not found on PATH")
-                exit = ChildExit(127, None)
-            else:
-                exit = await self._run_child([executable, *inv.argv[1:]], child_env, fifo_fd)
-            self.record.extra.update({
-                "preGeneration": pre_generation,
-                "postGeneration": _safe(self.report, "generation probe",
-                                        buildfiles.generation_snapshot, self.env),
-                "logDir": str(self.files.directory) if self.files else None,
-                "nixLogPath": str(self.files.nix_log_path)
-                if self.files and self.files.nix_log_path else None,
-            })
-            self._finish(exit)
-            for log in (self.raw_log, self.nix_log):
-                if log is not None:
-                    with contextlib.suppress(OSError):
-                        log.close()
-            sinks.close()
-        finally:
-            for fd in self._fifo_fds:
-                os.close(fd)
-            if shim_dir is not None:
-                shim_dir.cleanup()
+        if inv.real_nom:
+            self._relay = NomRelay(inv.real_nom, report=self.report, env=self.env)
+        sinks = self._sinks = self._build_sinks()
+        sinks.dispatch(self.stream.begin(BuildStarted(
+            build_id=self.files.build_id if self.files else buildfiles.new_build_id(),
+            source="wrapper",
+            hostname=buildfiles.hostname(),
+            user=buildfiles.user(self.env),
+            target=self.request.target,
+            action=self.request.action,
+            tool=inv.tool,
+            argv=list(inv.argv),
+            flake=inv.flake,
+            log_path=str(self.files.log_path) if self.files else None,
+        )))
+        executable = buildfiles.resolve(inv.argv[0], self.env)
+        if executable is None:
+            self.report(f"{inv.argv[0]}: not found on PATH")
+            exit = ChildExit(127, None)
+        else:
+            exit = await self._run_child([executable, *inv.argv[1:]])
+        if self._relay is not None:
+            self._relay.close()
+        self.record.extra.update({
+            "preGeneration": pre_generation,
+            "postGeneration": _safe(self.report, "generation probe",
+                                    buildfiles.generation_snapshot, self.env),
+            "logDir": str(self.files.directory) if self.files else None,
+        })
+        self._finish(exit)
+        if self.raw_log is not None:
+            with contextlib.suppress(OSError):
+                self.raw_log.close()
+        sinks.close()
         return Outcome(exit.exit_code, self.record.to_dict())
 
     def _open_log(self, path: Path | None, name: str) -> RawLog | None:
@@ -160,32 +146,6 @@ class BuildSession:
         except OSError as exc:
             self.report(f"{name} not written: {describe(exc)}")
             return None
-
-    def _child_environment(self) -> tuple[dict[str, str], Any]:
-        env = dict(self.env)
-        if not self.invocation.nom_shim:
-            return env, None
-        from .nom_shim import FIFO_ENV, REAL_NOM_ENV
-
-        shim_dir = tempfile.TemporaryDirectory(prefix="nixos-build-wrapper.")
-        directory = Path(shim_dir.name)
-        fifo = directory / "nix-stream"
-        os.mkfifo(fifo, 0o600)
-        # Read end first (non-blocking), plus a write end of our own so the reader
-        # never sees end-of-file between two nom runs.
-        self._fifo_fds.append(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC))
-        self._fifo_fds.append(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC))
-        shim = directory / "nom"
-        shim.write_text(
-            f"#!{sys.executable}\n"
-            "from orchestrator.nom_shim import main\n"
-            "raise SystemExit(main())\n"
-        )
-        shim.chmod(0o755)
-        env["PATH"] = f"{directory}{os.pathsep}{env.get('PATH', '')}"
-        env[FIFO_ENV] = str(fifo)
-        env[REAL_NOM_ENV] = self.invocation.real_nom or ""
-        return env, shim_dir
 
     def _build_sinks(self) -> SinkSet:
         sinks: list[Sink] = [self.record]
@@ -229,27 +189,22 @@ class BuildSession:
             except OSError as exc:
                 self.raw_log = None
                 self.report(f"raw log switched off: {describe(exc)}; the build goes on")
-        if self.invocation.tool_view:
+        if self._relay is not None:
+            try:
+                self._relay.feed(data)
+            except OSError:
+                self._relay = None
+        elif self.invocation.tool_view:
             with contextlib.suppress(OSError):
                 write_all(2, data)
         self._parse(data, TTY)
 
-    def _on_nix(self, data: bytes) -> None:
-        if self.nix_log is not None:
-            try:
-                self.nix_log.write(data)
-            except OSError as exc:
-                self.nix_log = None
-                self.report(f"nix log switched off: {describe(exc)}; the build goes on")
-        self._parse(data, NIX)
-
     # --- the child --------------------------------------------------------------------
 
-    async def _run_child(self, argv: list[str], env: dict[str, str],
-                         fifo_fd: int | None) -> ChildExit:
-        size = terminal_size() or _size_from_env(env)
+    async def _run_child(self, argv: list[str]) -> ChildExit:
+        size = terminal_size() or _size_from_env(self.env)
         try:
-            child = PtyChild.spawn(argv, env, size=size)
+            child = PtyChild.spawn(argv, self.env, size=size)
         except OSError as exc:
             self.report(f"cannot start {argv[0]}: {describe(exc)}")
             return ChildExit(126 if isinstance(exc, PermissionError) else 127, None)
@@ -262,18 +217,16 @@ class BuildSession:
                 if _forwardable(self.stdin_fd):
                     group.start_soon(self._forward_input, child, os.isatty(self.stdin_fd))
                 output_done = anyio.Event()
-                group.start_soon(self._pump_output, child, exited, output_done, fifo_fd)
+                group.start_soon(self._pump_output, child, exited, output_done)
                 exit = await child.wait()
                 exited.set()
                 await output_done.wait()
-                if fifo_fd is not None:
-                    self._drain_fifo(fifo_fd)
                 group.cancel_scope.cancel()
         child.close()
         return exit
 
     async def _pump_output(self, child: PtyChild, exited: anyio.Event,
-                           done: anyio.Event, fifo_fd: int | None) -> None:
+                           done: anyio.Event) -> None:
         try:
             while True:
                 data = child.read()
@@ -286,8 +239,6 @@ class BuildSession:
                         # moment rather than waking for every line.
                         await anyio.sleep(BATCH_WAIT_S)
                     continue
-                if fifo_fd is not None:
-                    self._drain_fifo(fifo_fd)
                 if exited.is_set():
                     with anyio.move_on_after(DRAIN_QUIET_S) as scope:
                         await anyio.wait_readable(child.master_fd)
@@ -296,7 +247,7 @@ class BuildSession:
                     continue
                 wait = PROMPT_AFTER_S if self.stream.has_partial(TTY) else IDLE_TICK_S
                 with anyio.move_on_after(wait) as scope:
-                    await self._wait_output(child.master_fd, fifo_fd)
+                    await anyio.wait_readable(child.master_fd)
                 if scope.cancelled_caught:
                     if wait == PROMPT_AFTER_S and not self._parser_broken:
                         self._dispatch(self.stream.idle(TTY))
@@ -304,31 +255,6 @@ class BuildSession:
                         self._sinks.tick()
         finally:
             done.set()
-
-    async def _wait_output(self, master_fd: int, fifo_fd: int | None) -> None:
-        if fifo_fd is None:
-            await anyio.wait_readable(master_fd)
-            return
-        async with anyio.create_task_group() as group:
-            async def watch(fd: int) -> None:
-                await anyio.wait_readable(fd)
-                group.cancel_scope.cancel()
-
-            group.start_soon(watch, master_fd)
-            group.start_soon(watch, fifo_fd)
-
-    def _drain_fifo(self, fd: int) -> None:
-        while True:
-            try:
-                data = os.read(fd, 1 << 16)
-            except BlockingIOError:
-                return
-            except OSError as exc:
-                self.report(f"nix stream unreadable: {describe(exc)}")
-                return
-            if not data:
-                return
-            self._on_nix(data)
 
     async def _forward_input(self, child: PtyChild, is_tty: bool) -> None:
         while True:

@@ -1,0 +1,130 @@
+"""Show nix-output-monitor's own view of a build whose stream the wrapper reads.
+
+nh normally pipes nix into ``nom --json``.  The wrapper instead runs nh with
+``--no-nom`` and asks nix for ``--log-format internal-json -v`` (the exact stream then
+arrives on the terminal the wrapper reads), and, for users who keep nom's view, hands
+the structured lines to a real ``nom --json`` itself while the tool's other text goes
+straight to the terminal.  (A ``nom`` of ours first on PATH cannot do this: the nh of
+nixpkgs wraps itself with nom's directory *prefixed* to PATH.)
+
+nom draws on stderr and needs end-of-input to print its last frame, so a nom run ends
+when the tool prints its own text again after nix's stream (nh's "> Activating
+configuration", a sudo prompt); a later stream starts a new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from sinks.files import write_all
+
+PREFIX = b"@nix "
+# makeWrapper's PATH prefix in nixpkgs' nh wrapper names nom's store path.
+_WRAPPED_NOM = re.compile(rb"(/nix/store/[0-9a-z]{32}-nix-output-monitor[^/'\":\s]*/bin)")
+
+
+def find_nom(which: Callable[[str], str | None]) -> str | None:
+    """The nom the user would see: on PATH, else the one nh's own wrapper provides."""
+    found = which("nom")
+    if found:
+        return found
+    nh = which("nh")
+    if nh is None:
+        return None
+    try:
+        head = Path(nh).resolve().read_bytes()[:65536]
+    except OSError:
+        return None
+    if not head.startswith(b"#!"):
+        return None
+    for directory in _WRAPPED_NOM.findall(head):
+        candidate = os.path.join(directory.decode(), "nom")
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+class NomRelay:
+    """Structured lines to a real nom, everything else to the terminal, as it comes."""
+
+    def __init__(self, nom: str, out_fd: int = 2, report: Callable[[str], None] | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self._nom = nom
+        self._out = out_fd
+        self._report = report or (lambda message: None)
+        self._env = env
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._pending = b""           # an unfinished line not yet classified
+        self._shown = 0               # bytes of that line already written to the terminal
+        self._broken = False
+
+    def feed(self, data: bytes) -> None:
+        data = self._pending + data
+        lines = data.split(b"\n")
+        tail = lines.pop()
+        for line in lines:
+            self._line(line + b"\n")
+        self._pending = tail
+        if tail and not PREFIX.startswith(tail[:5]) and not tail.startswith(PREFIX):
+            # Text the tool is still writing (a prompt): show it now.
+            self._stop_nom()
+            write_all(self._out, tail[self._shown:])
+            self._shown = len(tail)
+
+    def _line(self, line: bytes) -> None:
+        shown, self._shown = self._shown, 0
+        if line.startswith(PREFIX):
+            self._to_nom(line)
+            return
+        self._stop_nom()
+        write_all(self._out, line[shown:])
+
+    def _to_nom(self, line: bytes) -> None:
+        if self._broken:
+            return
+        if self._proc is None:
+            try:
+                self._proc = subprocess.Popen([self._nom, "--json"], stdin=subprocess.PIPE,
+                                              stdout=self._out, stderr=self._out, env=self._env)
+            except OSError as exc:
+                self._fail(f"cannot start nom ({exc.strerror})")
+                return
+        assert self._proc.stdin is not None
+        try:
+            write_all(self._proc.stdin.fileno(), line)
+        except OSError:
+            self._fail("nom stopped reading")
+
+    def _stop_nom(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(OSError):
+            if proc.stdin:
+                proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def _fail(self, why: str) -> None:
+        self._broken = True
+        self._stop_nom()
+        self._report(f"{why}: nom's view stops here; the build and its records go on")
+
+    def close(self) -> None:
+        """End of output: the unfinished line, and nom's last frame."""
+        if self._pending:
+            if self._pending.startswith(PREFIX):
+                self._to_nom(self._pending)
+            else:
+                self._stop_nom()
+                write_all(self._out, self._pending[self._shown:])
+            self._pending = b""
+        self._stop_nom()
