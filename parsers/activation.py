@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Final
 
 from .events import ErrorEvent
-from .terminal import journal_prefix_end
 
 UNITS_FAILED = re.compile(r"^warning: the following (?:user )?units failed: (.+?)\s*$")
 _CLOBBER_WAY = re.compile(r"^Existing file '([^']+)' is in the way of '([^']+)'\s*$")
@@ -140,35 +139,33 @@ class StatusBlock:
 
     MAX_TAIL: Final = 25
 
-    def __init__(self, units: list[str], text: str) -> None:
+    def __init__(self, units: list[str], text: str, depth: int = 0) -> None:
         self.units = units
         self.text = text
+        self.depth = depth  # journal prefixes around the whole log (0; 1 if it is a journal)
         self.tail: list[str] = []
         self.causes: list[ErrorEvent] = []
         self.explained: set[str] = set()
         self._current: str | None = None
 
-    def take(self, text: str, interpret: Callable[[str], ErrorEvent | None]) -> bool:
-        """Take the line if it belongs to the block; ``interpret`` names a cause in a
-        journal message."""
-        if not text.strip():
+    def take(self, text: str, journals: int,
+             interpret: Callable[[str], ErrorEvent | None]) -> bool:
+        """Take the line (without its prefixes; ``journals``: how many journal prefixes
+        it had) if it belongs to the block; ``interpret`` names a cause in a journal
+        message."""
+        if journals > self.depth:
+            if len(self.tail) < self.MAX_TAIL * 4:
+                self.tail.append(text)
+            cause = interpret(text)
+            if cause is not None:
+                self.causes.append(cause)
+                self.explained.update([self._current] if self._current else self.units)
             return True
-        first = text[0]
-        if first in " \t":
+        if not text.strip() or text[0] in " \t":
             return True
         header = _STATUS_HEADER.match(text)
         if header:
             self._current = header.group(1)
-            return True
-        end = journal_prefix_end(text)
-        if end:
-            message = text[end:]
-            if len(self.tail) < self.MAX_TAIL * 4:
-                self.tail.append(message)
-            cause = interpret(message)
-            if cause is not None:
-                self.causes.append(cause)
-                self.explained.update([self._current] if self._current else self.units)
             return True
         return text.startswith(("Hint: ", "Warning: journal has been rotated"))
 

@@ -50,7 +50,6 @@ _TIMED_OUT = re.compile(rf"{_Q}?{_DRV}{_Q}? timed out after (\d+) seconds")
 _SUBSTITUTES = re.compile(rf"some substitutes for the outputs of derivation {_Q}{_DRV}{_Q} failed")
 _LOG_MARKER = re.compile(r"\blog lines:\s*$")
 QUOTED = re.compile(r"^\s*> ?(.*)$")
-_NIX_LOG_HINT = re.compile(rf"nix(?:-store -l| log) {_DRV}")
 _ANY_DRV = re.compile(rf"{_Q}{_DRV}{_Q}")
 
 # --- evaluation -----------------------------------------------------------------------

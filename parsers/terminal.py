@@ -54,10 +54,24 @@ def host_prefix_end(text: str) -> int:
     return m.end() if m and m.end() == text.find(" | ") + 3 else 0
 
 
-def unwrap(text: str) -> str:
-    """``text`` without journal and host prefixes."""
-    end = host_prefix_end(text)
-    if end:
-        text = text[end:]
-    end = journal_prefix_end(text)
-    return text[end:] if end else text
+def unwrap(text: str) -> tuple[str, int]:
+    """``text`` without the prefixes that wrap it, and how many journal prefixes were
+    removed (a journal read from the journal, ``journalctl -u nixos-upgrade`` showing a
+    unit's status, has two).  Hosts and journals may wrap each other."""
+    journals = 0
+    for _ in range(4):
+        # Cheap tests first: this runs for every line.
+        if " | " in text:
+            end = host_prefix_end(text)
+            if end:
+                text = text[end:]
+                continue
+        colon = text.find(":", 4, 24)
+        if colon > 0 and text[colon + 3 : colon + 4] == ":":
+            end = journal_prefix_end(text)
+            if end:
+                text = text[end:]
+                journals += 1
+                continue
+        break
+    return text, journals

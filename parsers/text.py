@@ -28,7 +28,7 @@ from . import activation, blocks, nixerrors, nomview
 from .events import Activation, ErrorEvent, LogLine, UnitFailed
 from .state import HINT, WRAPPER, ParseState
 from .store import machine_name, store_name
-from .terminal import host_prefix_end, journal_prefix_end, visible
+from .terminal import unwrap, visible
 
 EVIDENCE_WINDOW: Final = 40  # lines: how far back a clue may explain an error
 RECENT_OUTPUT: Final = 25
@@ -80,6 +80,7 @@ class TextParser:
         self._bare_phases = 0
         self._bare_output: str | None = None
         self._hm_failed = False
+        self._journals = 0  # journal prefixes of the current line
         self._by_name: dict[str, str] = {}  # "name> " prefixes to derivation paths
         # Keyed by a line's first two characters: most lines (a builder's output) find
         # no handler at all.
@@ -97,6 +98,18 @@ class TextParser:
         self.out.append(LogLine(text=raw))
         self._lineno += 1
         text = visible(raw) if ("\x1b" in raw or "\r" in raw) else raw
+        # Prefixes: cheap tests first, this runs for every line.
+        colon = text.find(":", 4, 24)
+        if " | " in text or (colon > 0 and text[colon + 3 : colon + 4] == ":"):
+            text, journals = unwrap(text)
+        else:
+            journals = 0
+        status = self._status
+        if status is not None:
+            if status.take(text, journals, self._cause_in_journal):
+                return
+            self._close_status()
+        self._journals = journals
         if text[:1] in _FRAME_CHARS:
             self._nom_line(text)
             return
@@ -105,21 +118,7 @@ class TextParser:
         self._text(text)
 
     def _text(self, text: str) -> None:
-        # The prefix tests are inlined cheap checks: this runs for every line.
-        if " | " in text:
-            end = host_prefix_end(text)
-            if end:
-                text = text[end:]
-        status = self._status
-        if status is not None:
-            if status.take(text, self._cause_in_journal):
-                return
-            self._close_status()
-        colon = text.find(":", 4, 24)
-        if colon > 0 and text[colon + 3 : colon + 4] == ":":
-            end = journal_prefix_end(text)
-            if end:
-                text = text[end:]
+        """A line without its wrapping: from the log, or from behind nom's gutter."""
         block = self._block
         if block is not None:
             if block.take(text):
@@ -240,7 +239,7 @@ class TextParser:
                 units = activation.split_units(m.group(1))
                 for unit in units:
                     self.out.append(UnitFailed(unit=unit, text=text))
-                self._status = activation.StatusBlock(units, text)
+                self._status = activation.StatusBlock(units, text, self._journals)
                 self._building = False
                 return True
         elif text.startswith("warning: error(s) occurred while switching"):

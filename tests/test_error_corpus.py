@@ -48,3 +48,29 @@ def test_matching_is_strict_about_kind_and_message():
     assert not scorer._matches(label, ErrorEvent(kind="eval-error", message="error: undefined variable 'y'"))
     # A short reported message does not match by being contained in a long label.
     assert not scorer._matches(label, ErrorEvent(kind="eval-error", message="error"))
+
+
+WRAPPINGS = {
+    "crlf": lambda d: d.replace(b"\n", b"\r\n"),
+    "journal": lambda d: b"".join(b"Nov 08 12:14:18 host nixos-upgrade-start[123]: " + line
+                                  for line in d.splitlines(True)),
+    "journal in another locale": lambda d: b"".join(
+        "déc. 08 12:14:18 host nixos-upgrade-start[123]: ".encode() + line for line in d.splitlines(True)),
+    "deployment host": lambda d: b"".join(b"      web-1 | " + line for line in d.splitlines(True)),
+}
+
+
+@pytest.mark.skipif(not REAL_CORPUS.is_dir(), reason="the real corpus is not beside the project")
+@pytest.mark.parametrize("wrapping", sorted(WRAPPINGS))
+def test_real_logs_read_through_a_journal_a_deployment_tool_or_crlf_give_the_same_errors(wrapping):
+    from parsers.extract import extract_bytes
+    from sinks.record import ordered_errors
+
+    def found(data: bytes) -> list[tuple[str, str, int | None]]:
+        return [(e.kind, e.message, e.line) for e in ordered_errors(extract_bytes(data))]
+
+    for log in sorted(REAL_CORPUS.glob("*.log")):
+        data = log.read_bytes()
+        if b"@nix " in data:
+            continue  # nix's structured lines are not read inside a prefix
+        assert found(WRAPPINGS[wrapping](data)) == found(data), log.name

@@ -80,11 +80,12 @@ def test_the_pieces_are_total_on_their_own(text):
     event = nixerrors.classify(text)
     assert event.kind in ERROR_KINDS and "\n" not in event.message
     nixerrors.key_line(text.split("\n"))
-    terminal.unwrap(terminal.visible(text))
+    assert terminal.unwrap(terminal.visible(text))[1] >= 0
     view = NomView()
     block = activation.StatusBlock(["a.service"], "warning: the following units failed: a.service")
     for line in text.split("\n"):
         view.line(line)
-        block.take(line, lambda message: None)
+        block.take(line, 1, lambda message: None)
+        block.take(line, 0, lambda message: None)
         activation.step(line)
     assert block.error(False).kind == "activation-unit-failed"
