@@ -49,6 +49,7 @@ _GOT = re.compile(r"^\s*got:\s*(\S+)", re.M)
 _TIMED_OUT = re.compile(rf"{_Q}?{_DRV}{_Q}? timed out after (\d+) seconds")
 _SUBSTITUTES = re.compile(rf"some substitutes for the outputs of derivation {_Q}{_DRV}{_Q} failed")
 _LOG_MARKER = re.compile(r"\blog lines:\s*$")
+_PHASE_LINE = re.compile(r"^Running phase: (\w+)")
 QUOTED = re.compile(r"^\s*> ?(.*)$")
 _ANY_DRV = re.compile(rf"{_Q}{_DRV}{_Q}")
 
@@ -292,6 +293,9 @@ def _build_failure(event: ErrorEvent, lines: list[str], own: list[str], own_text
 
 def _builder_tail(event: ErrorEvent, lines: list[str], own_text: str) -> None:
     event.log_tail = _log_tail(lines)
+    # stdenv announces its phases in the log ("Running phase: buildPhase", 23.11+).
+    event.phase = next((m.group(1) for m in map(_PHASE_LINE.match, reversed(event.log_tail)) if m),
+                       None)
     event.kind = "timeout" if "timed out after" in own_text else "build-failure"
     refine_build_kind(event, own_text)
 

@@ -107,6 +107,6 @@ class ParseState:
             failed = tracker.fail(event.drv_path, event.exit_code, reason, event.log_tail)
             if failed is not None and not event.log_tail:
                 event.log_tail = failed.log_tail
-            event.phase = tracker.last_phase(event.drv_path)
+            event.phase = tracker.last_phase(event.drv_path) or event.phase
         self.errors.append(event)
         self.out.append(event)

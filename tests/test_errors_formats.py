@@ -80,6 +80,18 @@ def test_nix_2_29_cannot_build_with_reasons():
     assert brief(found) == [("timeout", "slow-1.0", True), ("dependency-failure", "app-2.0", False)]
 
 
+def test_phase_of_a_failure_from_the_quoted_log():
+    (error,) = errors(f"""
+        error: Cannot build '{drv("superhtml-0.6.2")}'.
+               Reason: builder failed with exit code 1.
+               Last 3 log lines:
+               > Running phase: unpackPhase
+               > Running phase: patchPhase
+               > ln: failed to create symbolic link '/p': Permission denied
+    """)
+    assert (error.kind, error.phase) == ("build-failure", "patchPhase")
+
+
 def test_plain_nix_build_keeps_compiler_errors_inside_the_build():
     # Old nix-build prints builder output unprefixed: a builder's "error:" lines are its
     # own, not nix's; the failure comes with the builder's last lines as its tail.
