@@ -52,6 +52,7 @@ _LOG_MARKER = re.compile(r"\blog lines:\s*$")
 _PHASE_LINE = re.compile(r"^Running phase: (\w+)")
 QUOTED = re.compile(r"^\s*> ?(.*)$")
 _ANY_DRV = re.compile(rf"{_Q}{_DRV}{_Q}")
+_HASH_OR_PLACEHOLDER = re.compile(r"^(?:[0-9a-z]{32}|<[^>]*>|\.\.\.|…|x+)-")
 
 # --- evaluation -----------------------------------------------------------------------
 _BANNER = re.compile(r"^error: -{3} (\w*) -{3,}(?: \S+)?\s*$")
@@ -200,18 +201,13 @@ def is_banner(text: str) -> bool:
     return bool(_BANNER.match(text))
 
 
-def kind_of(text: str) -> str | None:
-    """The error kind that wording in ``text`` names, if any."""
-    return _kind_of(text)
-
-
 def derivation_name(path: str) -> str:
     """A derivation's name from its path, also when the hash was replaced by a
     placeholder (``<hash>``, ``…``) in a pasted log."""
     base = path.rstrip("/").rsplit("/", 1)[-1]
     if base.endswith(".drv"):
         base = base[:-4]
-    return re.sub(r"^(?:[0-9a-z]{32}|<[^>]*>|\.\.\.|…|x+)-", "", base, count=1)
+    return _HASH_OR_PLACEHOLDER.sub("", base, count=1)
 
 
 # --- builds ---------------------------------------------------------------------------
@@ -258,7 +254,7 @@ def _build_failure(event: ErrorEvent, lines: list[str], own: list[str], own_text
             event.kind = "dependency-failure"
             event.root_cause = False
         else:
-            event.kind = _kind_of(reason) or "build-failure"
+            event.kind = kind_of(reason) or "build-failure"
             event.log_tail = _log_tail(lines)
         return True
     for pattern, drv_group in ((_DEPS_FAILED, 2), (_OLD_DEPS, 1)):
@@ -379,7 +375,7 @@ def _evaluation_error(event: ErrorEvent, lines: list[str], file: str | None,
     event.trace = _trace(lines, message_at)
     # The kind comes from the message and the lines right under it, not from help text
     # further down (unfree/insecure advice) nor from the trace.
-    kind = _kind_of("\n".join([message, *block[:3]]))
+    kind = kind_of("\n".join([message, *block[:3]]))
     block_text = "\n".join([message, *block])
 
     inline = _INLINE_AT.search(message)
@@ -482,7 +478,8 @@ def _trace(lines: list[str], message_at: int) -> list[str]:
     return frames
 
 
-def _kind_of(text: str) -> str | None:
+def kind_of(text: str) -> str | None:
+    """The error kind that wording in ``text`` names, if any."""
     for kind, pattern in _KIND_PATTERNS:
         if pattern.search(text):
             return kind

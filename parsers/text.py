@@ -379,6 +379,8 @@ class TextParser:
         if not self.nix_text:
             # nom renders the exact stream we read too (nh): its copy of nix's errors may
             # be cut to the terminal's width, so only the exact stream is read.
+            if self._block is not None:
+                self._close_block()
             return
         if kind == nomview.ERROR_TEXT:
             self._text(payload)
