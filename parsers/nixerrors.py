@@ -73,11 +73,11 @@ _PACKAGE_AT = re.compile(
 # that belong to the message.  Order matters: the first match decides.
 _KIND_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
     ("infinite-recursion", re.compile(r"infinite recursion encountered")),
-    ("option-missing", re.compile(r"The option [`'‘\"][^'’`\"]+['’`\"] (?:defined in .* )?does not exist")),
+    ("option-missing", re.compile(r"The option [`'‘\"][^'’`\"]+['’`\"] (?:defined in [`'‘][^'’`]*['’`] )?does not exist")),
     ("attribute-missing", re.compile(
         r"attribute [`'‘\"][^'’`\"]+['’`\"] missing|does not provide attribute"
-        r"|attribute [`'‘\"][^'’`\"]+['’`\"] in selection path .* not found")),
-    ("assertion", re.compile(r"Failed assertions:|\bassertion\b.*\bfailed\b")),
+        r"|attribute [`'‘\"][^'’`\"]+['’`\"] in selection path [`'‘][^'’`]*['’`] not found")),
+    ("assertion", re.compile(r"Failed assertions:|\bassertion\b[^\n]{0,400}?\bfailed\b")),
     ("out-of-space", re.compile(r"No space left on device|Disk quota exceeded"
                                 r"|not enough free disk space|database or disk is full", re.I)),
     ("download", re.compile(
@@ -97,19 +97,19 @@ _KIND_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
 _EVAL_WORDING = re.compile(
     r"undefined variable|syntax error, unexpected|while evaluating|is marked as (?:insecure|broken)"
     r"|has an unfree license|Refusing to evaluate|is not available on the requested hostPlatform"
-    r"|cannot coerce|value is (?:a|an|null) .* while .* was expected|called without required argument"
-    r"|called with unexpected argument|attribute [`'‘].*already defined|path [`'‘].*does not exist"
-    r"|is not tracked by Git|access to (?:absolute )?path .* is forbidden|in pure evaluation mode"
+    r"|cannot coerce|value is (?:an? \S+|null) while an? \S+ was expected|called without required argument"
+    r"|called with unexpected argument|attribute [`'‘][^'’`]*['’`] already defined|path [`'‘][^'’`]*['’`] does not exist"
+    r"|is not tracked by Git|access to (?:absolute )?path [`'‘][^'’`]*['’`] is forbidden|in pure evaluation mode"
     r"|getting status of|cannot import|evaluation aborted|was not found in the Nix search path"
-    r"|cannot find flake|flake [`'‘].*|lock file|is a string with context"
+    r"|cannot find flake|flake [`'‘]|lock file|is a string with context"
     r"|The option [`'‘]|infinite recursion")
 
 # A builder's log tail: lines that most likely say what went wrong, best first.
 _KEY_LINES: Final[tuple[re.Pattern[str], ...]] = (
     re.compile(r"^(?:\S+:\d+(?::\d+)?: )?(?:fatal )?error(?:\[\w+\])?:|^ERROR:|^Error:|"
                r"^\S+: error:|CMake Error|^FAILED:|^error \S|\bAssertionError\b|Traceback"
-               r"|No space left on device|cannot download .* from any mirror"),
-    re.compile(r"\*\*\* .*Error \d+|\bfailed\b.*\bexit (?:code|status)\b|Configuring incomplete"
+               r"|No space left on device|cannot download \S+ from any mirror"),
+    re.compile(r"\*\*\* [^\n]{0,400}?Error \d+|\bfailed\b[^\n]{0,200}?\bexit (?:code|status)\b|Configuring incomplete"
                r"|\bFAIL(?:ED)?\b|command not found|No such file or directory|Permission denied"
                r"|undefined reference|cannot find|syntax error|\bnot found\b"),
     re.compile(r"\berror\b|\bfailed\b|\bfailure\b", re.I),

@@ -43,7 +43,7 @@ _SUDO_FATAL = re.compile(
     r"|no tty present.*|a terminal is required.*|.* is not in the sudoers file.*)")
 _SSH_DENIED = re.compile(r"Permission denied \((?:publickey|password|keyboard-interactive)"
                          r"|Host key verification failed")
-_CXX_ASSERT = re.compile(r"^\S+: \S+\.(?:cc|cpp|hh|h):\d+: .*Assertion `.*' failed\.?\s*$")
+_CXX_ASSERT = re.compile(r"^\S+: \S+\.(?:cc|cpp|hh|h):\d+: [^`]*Assertion `.*' failed\.?\s*$")
 _BARE_OUTPUT = re.compile(
     r"(?:shrinking RPATHs of ELF executables and libraries in |patching script interpreter paths in "
     r"|checking for references to /build/ in |--prefix=)(/nix/store/[0-9a-z]{32}-[^/\s]+)")
