@@ -265,25 +265,15 @@ def _build_failure(event: ErrorEvent, lines: list[str], own: list[str], own_text
             _set_drv(event, m.group(drv_group))
             event.message = _line_of(own, m.group(0))
             return True
-    m = _TIMED_OUT.search(own_text)
-    if m:
-        event.kind = "timeout"
-        _set_drv(event, m.group(1))
-        event.message = _line_of(own, m.group(0))
-        return True
-    m = _SUBSTITUTES.search(own_text)
-    if m:
-        event.kind = "download"
-        _set_drv(event, m.group(1))
-        event.message = _line_of(own, m.group(0))
-        return True
-    m = _BUILD_OF.search(own_text)
-    if m:
-        # "build of '…', '…' failed": nix's summary of failures reported before.
-        event.kind = "build-failure"
-        _set_drv(event, m.group(1))
-        event.message = _line_of(own, m.group(0))
-        return True
+    # "build of '…', '…' failed" is nix's summary of failures reported before.
+    for pattern, kind in ((_TIMED_OUT, "timeout"), (_SUBSTITUTES, "download"),
+                          (_BUILD_OF, "build-failure")):
+        m = pattern.search(own_text)
+        if m:
+            event.kind = kind
+            _set_drv(event, m.group(1))
+            event.message = _line_of(own, m.group(0))
+            return True
     return False
 
 

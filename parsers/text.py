@@ -85,10 +85,13 @@ class TextParser:
         # Keyed by a line's first two characters: most lines (a builder's output) find
         # no handler at all.
         self._handlers: dict[str, Callable[[str], bool]] = {
-            "er": self._error_line, "bu": self._build_line, "co": self._copy_or_old_dependency, "ca": self._copy_or_old_dependency, "ha": self._unprefixed_hash_mismatch,
-            "ou": self._old_hash_mismatch, "th": self._plan_line, "wa": self._warning, "Ex": self._tool_error, "Er": self._tool_error,
-            "ER": self._tool_error, "Fa": self._failed_to, "Ac": self._activation_snippet, "Co": self._wrapper_command,
-            "Tr": self._traceback_start, "Jo": self._job_failed, "Oo": self._home_manager_profile, "Wa": self._init_changed,
+            "er": self._error_line, "bu": self._build_line, "co": self._copy_or_old_dependency,
+            "ca": self._copy_or_old_dependency, "ha": self._unprefixed_hash_mismatch,
+            "ou": self._old_hash_mismatch, "th": self._plan_line, "wa": self._warning,
+            "Ex": self._tool_error, "Er": self._tool_error, "ER": self._tool_error,
+            "Fa": self._activation_failure, "Ac": self._activation_failure,
+            "Oo": self._activation_failure, "Jo": self._activation_failure,
+            "Co": self._wrapper_command, "Tr": self._traceback_start, "Wa": self._init_changed,
             "Ru": self._phase_banner, "su": self._sudo, "/n": self._store_path_line,
         }
 
@@ -270,24 +273,18 @@ class TextParser:
                 return True
         return False
 
-    def _failed_to(self, text: str) -> bool:
-        if text.startswith("Failed to "):
-            event = activation.activation_failure(text)
-            if event is not None:
-                self._error(event)
-                return True
-            event = activation.unit_job_failure(text)
-            if event is not None:
-                self._hint(event)
-                return True
-        return False
-
-    def _activation_snippet(self, text: str) -> bool:
-        if text.startswith("Activation script snippet "):
-            event = activation.activation_failure(text)
-            if event is not None:
-                self._error(event)
-                return True
+    def _activation_failure(self, text: str) -> bool:
+        """switch-to-configuration's and Home Manager's failure lines, and systemctl's
+        "Job for … failed" / "Failed to start …" (a clue: the units-failed warning
+        that follows says it with the unit's status)."""
+        event = activation.activation_failure(text)
+        if event is not None:
+            self._error(event)
+            return True
+        event = activation.unit_job_failure(text)
+        if event is not None:
+            self._hint(event)
+            return True
         return False
 
     def _wrapper_command(self, text: str) -> bool:
@@ -311,22 +308,6 @@ class TextParser:
             # switch-to-configuration exits 100: the new init needs a reboot.
             self.state.weak(ErrorEvent(kind="other", message=" ".join(text.split())), WRAPPER)
             return True
-        return False
-
-    def _job_failed(self, text: str) -> bool:
-        if text.startswith("Job for "):
-            event = activation.unit_job_failure(text)
-            if event is not None:
-                self._hint(event)
-                return True
-        return False
-
-    def _home_manager_profile(self, text: str) -> bool:
-        if text.startswith("Oops, "):
-            event = activation.activation_failure(text)
-            if event is not None:
-                self._error(event)
-                return True
         return False
 
     def _phase_banner(self, text: str) -> bool:
