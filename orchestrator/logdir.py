@@ -14,7 +14,6 @@ from pathlib import Path
 SYSTEM_LOG_DIR = Path("/var/log/nixos-builds")
 LAST_BUILD_JSON = "last-build.json"
 LAST_BUILD_LOG = "last-build.log"
-LAST_BUILD_NIX_LOG = "last-build.nix.log"
 HISTORY_JSON = "build-history.json"
 LOGS_SUBDIR = "logs"
 

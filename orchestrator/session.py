@@ -22,7 +22,7 @@ import anyio
 
 from parsers.clock import Clock, SystemClock
 from parsers.events import BuildStarted, Event
-from parsers.stream import TTY, LogStream
+from parsers.stream import LogStream
 from sinks.base import Sink, SinkSet, describe
 from sinks.files import write_all
 from sinks.rawlog import RawLog
@@ -171,11 +171,11 @@ class BuildSession:
         if self._sinks is not None:
             self._sinks.dispatch(events)
 
-    def _parse(self, data: bytes, source: str) -> None:
+    def _parse(self, data: bytes) -> None:
         if self._parser_broken:
             return
         try:
-            events = self.stream.feed(data, source)
+            events = self.stream.feed(data)
         except Exception as exc:  # a parser bug must never cost the build
             self._parser_broken = True
             self.report(f"parser stopped ({describe(exc)}); the raw log keeps everything")
@@ -197,7 +197,7 @@ class BuildSession:
         elif self.invocation.tool_view:
             with contextlib.suppress(OSError):
                 write_all(2, data)
-        self._parse(data, TTY)
+        self._parse(data)
 
     # --- the child --------------------------------------------------------------------
 
@@ -245,12 +245,12 @@ class BuildSession:
                     if scope.cancelled_caught:
                         break
                     continue
-                wait = PROMPT_AFTER_S if self.stream.has_partial(TTY) else IDLE_TICK_S
+                wait = PROMPT_AFTER_S if self.stream.has_partial() else IDLE_TICK_S
                 with anyio.move_on_after(wait) as scope:
                     await anyio.wait_readable(child.master_fd)
                 if scope.cancelled_caught:
                     if wait == PROMPT_AFTER_S and not self._parser_broken:
-                        self._dispatch(self.stream.idle(TTY))
+                        self._dispatch(self.stream.idle())
                     if self._sinks is not None:
                         self._sinks.tick()
         finally:

@@ -1,15 +1,13 @@
 """A build's whole output to a stamped event stream.
 
-Bytes arrive from one or more sources (the tool's terminal, and under nh the exact nix
-stream our ``nom`` hands over).  Each source has its own line splitter and text parser;
-the format is decided per line (``@nix {…}`` or text), so mixed output parses whole.
+Bytes arrive as the tool wrote them to its terminal; the format is decided per line
+(``@nix {…}`` or text), so mixed output (nh's text, nix's stream, activation output)
+parses whole.
 This class is the only place that numbers events: ``build.started`` is always first,
 ``build.finished`` always last, ``seq`` strictly increasing.
 """
 
 from __future__ import annotations
-
-from typing import Final
 
 from .clock import Clock
 from .events import BuildFinished, BuildStarted, Event, LogLine, Prompt
@@ -18,32 +16,17 @@ from .lines import LineSplitter
 from .state import ParseState
 from .text import TextParser
 
-TTY: Final = "tty"
-NIX: Final = "nix"
-
-
-class _Source:
-    __slots__ = ("prompted", "splitter", "text")
-
-    def __init__(self, text: TextParser) -> None:
-        self.splitter = LineSplitter()
-        self.text = text
-        self.prompted = b""
-
 
 class LogStream:
-    def __init__(self, clock: Clock, *, log_lines: bool = True, tty_is_nix: bool = True) -> None:
-        """``tty_is_nix`` False: the terminal shows a rendering of the exact nix stream
-        that arrives separately (nh with our ``nom``), so its nix-looking text is not
-        counted twice."""
+    def __init__(self, clock: Clock, *, log_lines: bool = True) -> None:
+        """``log_lines`` False: leave ``log.line`` events out (they are most of them)."""
         self.clock = clock
         self.state = ParseState()
         self.json = InternalJsonParser(self.state)
+        self.text = TextParser(self.state)
+        self._splitter = LineSplitter()
+        self._prompted = b""
         self._log_lines = log_lines
-        self._sources = {
-            TTY: _Source(TextParser(self.state, nix_text=tty_is_nix)),
-            NIX: _Source(TextParser(self.state, nix_text=True)),
-        }
         self._seq = 0
         self._started_ms: int | None = None
         self.started = False
@@ -62,9 +45,8 @@ class LogStream:
         """Close the stream; nothing may be fed afterwards."""
         state = self.state
         state.tracker.now_ms = self.clock.monotonic_ms()
-        for source in self._sources.values():
-            self._lines(source, source.splitter.flush())
-            source.text.flush()
+        self._lines(self._splitter.flush())
+        self.text.flush()
         state.flush_errors(exit_code)
         state.plan.flush()
         if exit_code is not None:
@@ -105,31 +87,29 @@ class LogStream:
 
     # --- data -------------------------------------------------------------------------
 
-    def has_partial(self, source: str = TTY) -> bool:
-        """An unfinished line is waiting in ``source``."""
-        return bool(self._sources[source].splitter.pending)
+    def has_partial(self) -> bool:
+        """An unfinished line is waiting."""
+        return bool(self._splitter.pending)
 
-    def feed(self, data: bytes, source: str = TTY) -> list[Event]:
-        src = self._sources[source]
+    def feed(self, data: bytes) -> list[Event]:
         self.state.tracker.now_ms = self.clock.monotonic_ms()
-        self._lines(src, src.splitter.feed(data))
-        src.prompted = b""
+        self._lines(self._splitter.feed(data))
+        self._prompted = b""
         return self._stamp()
 
-    def idle(self, source: str = TTY) -> list[Event]:
-        """The source has been quiet for a while: an unfinished line waiting there is a
-        prompt (sudo's password prompt, a y/n question) and must be shown now."""
-        src = self._sources[source]
-        pending = src.splitter.pending
-        if not pending or pending == src.prompted or PREFIX.startswith(pending[:5]):
+    def idle(self) -> list[Event]:
+        """The tool has been quiet for a while: an unfinished line waiting is a prompt
+        (sudo's password prompt, a y/n question) and must be shown now."""
+        pending = self._splitter.pending
+        if not pending or pending == self._prompted or PREFIX.startswith(pending[:5]):
             return []
-        src.prompted = pending
+        self._prompted = pending
         self.state.out.append(Prompt(text=pending.decode("utf-8", "replace")))
         return self._stamp()
 
-    def _lines(self, src: _Source, lines: list[bytes]) -> None:
+    def _lines(self, lines: list[bytes]) -> None:
         json_line = self.json.line
-        text_line = src.text.line
+        text_line = self.text.line
         for line in lines:
             if line.startswith(PREFIX):
                 json_line(line[5:])

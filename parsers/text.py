@@ -57,15 +57,10 @@ _FRAME_CHARS: Final = nomview.FRAME_CHARS
 _STEPS: Final = activation.STEPS
 
 class TextParser:
-    """``nix_text`` False: the lines are a view of a stream we already read exactly
-    (nom's rendering under nh), so plans, builds and copies in it are not counted
-    again; errors still are (deduplicated), and so is everything after nix."""
-
-    def __init__(self, state: ParseState, *, nix_text: bool = True) -> None:
+    def __init__(self, state: ParseState) -> None:
         self.state = state
         self.out = state.out
         self._plan = state.plan
-        self.nix_text = nix_text
         self._lineno = 0
         self._block: blocks.Block | None = None
         self._status: activation.StatusBlock | None = None
@@ -129,7 +124,7 @@ class TextParser:
                     self._close_block()
                 return
             self._close_block()
-        if self.nix_text and self._plan.active and self._plan.feed(text):
+        if self._plan.active and self._plan.feed(text):
             return
         first = text[:1]
         if first == " " or first == "\t":
@@ -189,9 +184,8 @@ class TextParser:
             m = _BUILDING.match(text)
             if m:
                 self._nix_seen = True
-                if self.nix_text:
-                    self._start(m.group(1), machine_name(m.group(2) or ""))
-                    self._building = True
+                self._start(m.group(1), machine_name(m.group(2) or ""))
+                self._building = True
                 return True
         elif text.startswith("builder for "):
             self._open_report(text)
@@ -206,9 +200,8 @@ class TextParser:
             m = _COPYING.match(text)
             if m:
                 self._nix_seen = True
-                if self.nix_text:
-                    download = m.group(2) == "from"
-                    self.state.tracker.transfer_start(m.group(1), m.group(3), download)
+                download = m.group(2) == "from"
+                self.state.tracker.transfer_start(m.group(1), m.group(3), download)
                 return True
         elif text.startswith("cannot build derivation "):
             self._open_report(text)
@@ -228,7 +221,7 @@ class TextParser:
         return False
 
     def _plan_line(self, text: str) -> bool:
-        if self.nix_text and self.state.plan.feed(text):
+        if self.state.plan.feed(text):
             self._nix_seen = True
             return True
         return False
@@ -357,12 +350,6 @@ class TextParser:
         kind, payload, extra = self._nom.line(text)
         if kind == nomview.FINISHED:
             self.state.succeeded = True
-        if not self.nix_text:
-            # nom renders the exact stream we read too (nh): its copy of nix's errors may
-            # be cut to the terminal's width, so only the exact stream is read.
-            if self._block is not None:
-                self._close_block()
-            return
         if kind == nomview.ERROR_TEXT:
             self._text(payload)
             return
@@ -393,7 +380,7 @@ class TextParser:
 
     def _prefixed_build_output(self, name: str, rest: str) -> bool:
         """``name> text``: a builder's log line as nix -L and nom print it."""
-        if rest.startswith("building '") and self.nix_text:
+        if rest.startswith("building '"):
             m = _BUILDING.match(rest)
             if m:
                 self._nix_seen = True

@@ -61,12 +61,12 @@ def test_unreadable_file_exits_3(tmp_path: Path):
     assert run.returncode == 3 and "cannot read" in run.stderr
 
 
-def test_last_build_reads_both_logs_and_the_recorded_exit_code(tmp_path: Path):
-    # Under nh: the terminal showed nom's view, the exact stream was saved beside it.
-    (tmp_path / "last-build.log").write_text("> Building NixOS configuration\n┏━ 1 Errors: \n"
-                                             "┃ error: builder for '/nix/store/x…\n")
-    (tmp_path / "last-build.nix.log").write_bytes(
-        (NOM_CORPUS / "nix-output-monitor/test/integration/fail/stderr.json").read_bytes())
+def test_last_build_reads_the_log_and_the_recorded_exit_code(tmp_path: Path):
+    # Under nh: nh's own lines and nix's exact stream, in one log.
+    (tmp_path / "last-build.log").write_bytes(
+        b"> Building NixOS configuration\n"
+        + (NOM_CORPUS / "nix-output-monitor/test/integration/fail/stderr.json").read_bytes()
+        + b"Error: \n   0: Failed to build configuration\n")
     (tmp_path / "last-build.json").write_text(json.dumps({"exitCode": 1}))
     run = status("--log-dir", str(tmp_path), "--json")
     assert [(e["kind"], e["derivation"]) for e in json.loads(run.stdout)["errors"]] == [

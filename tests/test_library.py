@@ -178,15 +178,15 @@ def test_library_sh_is_shipped_in_the_package() -> None:
     assert nbs.LIBRARY_SH.is_file()
 
 
-def test_errors_of_an_nh_build_come_from_the_nix_stream_beside_the_log(tmp_path: Path) -> None:
-    """Under nh, last-build.log has nh's own lines; nix's stream is last-build.nix.log."""
-    (tmp_path / "last-build.log").write_text(
-        "> Building NixOS configuration\nError: \n   0: Failed to build configuration\n"
-        "   1: Command exited with status Exited(100)\n")
-    (tmp_path / "last-build.nix.log").write_bytes(
-        (RECORDED / "build-failure.internal-json.log").read_bytes())
+def test_errors_and_phase_of_an_nh_build_log(tmp_path: Path) -> None:
+    """Under nh, last-build.log holds nh's own lines and nix's structured stream."""
+    (tmp_path / "last-build.log").write_bytes(
+        b"> Building NixOS configuration\n"
+        + (RECORDED / "build-failure.internal-json.log").read_bytes()
+        + b"Error: \n   0: Failed to build configuration\n"
+        b"   1: Command exited with status Exited(100)\n")
     errors = nbs.extract_nix_errors(tmp_path / "last-build.log")
     assert errors[0].startswith("error: builder for '/nix/store/")
     assert nbs.extract_build_phase(tmp_path / "last-build.log") == "buildPhase"
-    (tmp_path / "last-build.nix.log").unlink()
+    (tmp_path / "last-build.log").write_text("> Building NixOS configuration\n")
     assert nbs.extract_build_phase(tmp_path / "last-build.log") is None

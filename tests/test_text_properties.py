@@ -44,15 +44,13 @@ def _well_formed(events: list) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=3000))
 def test_arbitrary_bytes_never_raise(data):
-    for tty_is_nix in (True, False):
-        _well_formed(parse(data, tty_is_nix=tty_is_nix))
+    _well_formed(parse(data))
 
 
 @settings(max_examples=300, deadline=None)
 @given(text_soup)
 def test_arbitrary_mixes_of_every_format_never_raise(text):
     _well_formed(parse(text.encode()))
-    _well_formed(parse(text.encode(), tty_is_nix=False))
 
 
 @settings(max_examples=40, deadline=None)

@@ -1,8 +1,8 @@
 """``nixos-build-status errors [LOG|-] [--json]``: what broke and why.
 
-With no file, the last build's logs: ``last-build.log`` (what the terminal showed) and,
-under nh, ``last-build.nix.log`` (nix's exact stream) beside it.  Any saved or pasted
-log works too: plain nix of any version, nom's view, internal-json, activation output.
+With no file, the last build's log (``last-build.log``: everything the tool wrote, nix's
+structured stream included).  Any saved or pasted log works too: plain nix of any
+version, nom's view, internal-json, activation output.
 
 Human output puts the root causes first, each in a few lines a person can act on, and
 sums up the consequences (dependents that could not be built) in one line.  ``--json``
@@ -71,29 +71,20 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_BUILD_ERRORS if errors else EXIT_OK
 
 
-def _sources(args: argparse.Namespace) -> tuple[list[tuple[str, Iterator[bytes]]], int | None, str]:
+def _sources(args: argparse.Namespace) -> tuple[Iterator[bytes], int | None, str]:
     """What to read, the build's exit code when the record knows it, and a name for
     the human output."""
     if args.log == "-":
-        return [("tty", _chunks(sys.stdin.buffer))], None, "standard input"
+        return _chunks(sys.stdin.buffer), None, "standard input"
     if args.log:
         path = Path(args.log)
-        return [("tty", _read(path))], None, str(path)
-    from orchestrator.logdir import (
-        LAST_BUILD_JSON,
-        LAST_BUILD_LOG,
-        LAST_BUILD_NIX_LOG,
-        log_dir_for_reading,
-    )
+        return _read(path), None, str(path)
+    from orchestrator.logdir import LAST_BUILD_JSON, LAST_BUILD_LOG, log_dir_for_reading
 
     directory = log_dir_for_reading(args.log_dir)
     log = directory / LAST_BUILD_LOG
     if not log.exists():
         raise FileNotFoundError(2, "no such file (no build recorded yet?)", str(log))
-    sources = [("tty", _read(log))]
-    nix_log = directory / LAST_BUILD_NIX_LOG
-    if nix_log.exists():
-        sources.append(("nix", _read(nix_log)))
     exit_code = None
     try:
         record = json.loads((directory / LAST_BUILD_JSON).read_text())
@@ -101,7 +92,7 @@ def _sources(args: argparse.Namespace) -> tuple[list[tuple[str, Iterator[bytes]]
             exit_code = record["exitCode"]
     except (OSError, ValueError, AttributeError):
         pass
-    return sources, exit_code, str(log)
+    return _read(log), exit_code, str(log)
 
 
 def _read(path: Path) -> Iterator[bytes]:

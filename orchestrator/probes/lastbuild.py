@@ -17,7 +17,6 @@ from ..logdir import (
     HISTORY_JSON,
     LAST_BUILD_JSON,
     LAST_BUILD_LOG,
-    LAST_BUILD_NIX_LOG,
     log_dir_for_reading,
 )
 
@@ -109,68 +108,36 @@ def slim(detail: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in detail.items() if k not in VERBOSE_ERROR_KEYS}
 
 
-def nix_stream_beside(log: Path) -> Path | None:
-    """Under nh the wrapper saves nix's exact stream beside the terminal's log, with
-    the same stem: ``last-build.log`` / ``last-build.nix.log``, ``logs/X.log`` /
-    ``logs/X.nix.log`` (the wrapper removes a stale ``last-build.nix.log``)."""
-    if log.name.endswith(".nix.log") or log.suffix != ".log":
-        return None
-    sibling = log.with_name(log.name[:-4] + LAST_BUILD_NIX_LOG.removeprefix("last-build"))
-    return sibling if sibling.is_file() else None
-
-
-def extract_errors(data: bytes, nix_stream: bytes | None = None) -> list[dict[str, Any]]:
-    """The errors in a log (any format the wrapper can read; with nix's own stream when
-    it was saved apart), root causes first, as ``last-build.json``'s ``errorDetails``."""
-    from parsers.extract import extract
+def extract_errors(data: bytes) -> list[dict[str, Any]]:
+    """The errors in a log (any format the wrapper can read), root causes first, as
+    ``last-build.json``'s ``errorDetails``."""
+    from parsers.extract import extract_bytes
     from sinks.record import error_dict, ordered_errors
 
-    sources = [("tty", [data])] + ([("nix", [nix_stream])] if nix_stream is not None else [])
-    errors, _ = extract(sources)
-    return [error_dict(e) for e in ordered_errors(errors)]
-
-
-def _read_log(log: Path) -> tuple[bytes, bytes | None]:
-    """A saved log's bytes and, when there is one, its nix stream's.  Raises OSError
-    when the log cannot be read."""
-    data = log.read_bytes()
-    nix = nix_stream_beside(log)
-    try:
-        return data, nix.read_bytes() if nix is not None else None
-    except OSError:
-        return data, None
+    return [error_dict(e) for e in ordered_errors(extract_bytes(data))]
 
 
 def extract_log_errors(log: Path) -> list[dict[str, Any]]:
-    """``extract_errors`` of a saved log file (and its nix stream)."""
-    return extract_errors(*_read_log(log))
+    """``extract_errors`` of a saved log file."""
+    return extract_errors(log.read_bytes())
 
 
 def extract_log_phase(log: Path) -> str | None:
-    """``extract_phase`` of a saved log file (and its nix stream)."""
-    return extract_phase(*_read_log(log))
+    """``extract_phase`` of a saved log file."""
+    return extract_phase(log.read_bytes())
 
 
-def _events(data: bytes, nix_stream: bytes | None) -> list[Any]:
-    from parsers.clock import SystemClock
-    from parsers.events import BuildStarted
-    from parsers.stream import NIX, TTY, LogStream
-
-    stream = LogStream(SystemClock(), log_lines=False, tty_is_nix=nix_stream is None)
-    events = stream.begin(BuildStarted(build_id="log", source="log"))
-    events += stream.feed(data, TTY)
-    if nix_stream is not None:
-        events += stream.feed(nix_stream, NIX)
-    events += stream.end(None)
-    return events
-
-
-def extract_phase(data: bytes, nix_stream: bytes | None = None) -> str | None:
+def extract_phase(data: bytes) -> str | None:
     """The phase a failed build stopped in (the first root cause that names one),
     else the last phase any derivation entered."""
-    from parsers.events import ErrorEvent, Phase
+    from parsers.clock import SystemClock
+    from parsers.events import BuildStarted, ErrorEvent, Phase
+    from parsers.stream import LogStream
 
-    events = _events(data, nix_stream)
+    stream = LogStream(SystemClock(), log_lines=False)
+    events = stream.begin(BuildStarted(build_id="log", source="log"))
+    events += stream.feed(data)
+    events += stream.end(None)
     for event in events:
         if isinstance(event, ErrorEvent) and event.root_cause and event.phase:
             return event.phase
