@@ -24,8 +24,9 @@ from pathlib import Path
 from sinks.files import write_all
 
 PREFIX = b"@nix "
-# makeWrapper's PATH prefix in nixpkgs' nh wrapper names nom's store path.
-_WRAPPED_NOM = re.compile(rb"(/nix/store/[0-9a-z]{32}-nix-output-monitor[^/'\":\s]*/bin)")
+# makeWrapper's PATH prefix in nixpkgs' nh wrapper names nom's directory
+# (/nix/store/<hash>-nix-output-monitor-<version>/bin).
+_WRAPPED_NOM = re.compile(rb"(/[^'\":\s]*nix-output-monitor[^/'\":\s]*/bin)")
 
 
 def find_nom(which: Callable[[str], str | None]) -> str | None:
