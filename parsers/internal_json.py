@@ -13,6 +13,7 @@ from typing import Final, cast
 
 import msgspec
 
+from .derivations import Derivation
 from .events import (
     ActivityStarted,
     ActivityStopped,
@@ -91,7 +92,7 @@ _NixMessage = _Start | _Stop | _Result | _Msg
 
 
 class _Activity:
-    __slots__ = ("expected", "id", "kind", "last", "level", "path", "pct", "reported")
+    __slots__ = ("drv", "expected", "id", "kind", "last", "level", "path", "pct", "reported")
 
     def __init__(self, id: int, kind: int, path: str | None, level: int, reported: bool) -> None:
         self.id = id
@@ -101,6 +102,7 @@ class _Activity:
         self.reported = reported
         self.last: tuple[Field, ...] = ()
         self.pct = -2
+        self.drv: Derivation | None = None   # the tracker's, for a Build activity
         self.expected: dict[int, int] = {}
 
 
@@ -144,6 +146,17 @@ class InternalJsonParser:
                 except (ValueError, TypeError):
                     pass
                 self._progress(act, message, payload)
+            elif message.type == RES_BUILD_LOG_LINE:
+                # The second most frequent line: a builder's output.
+                act = self._activities.get(message.id)
+                drv = act.drv if act is not None else None
+                fields = message.fields
+                if drv is not None and len(fields) == 1 and type(fields[0]) is str:
+                    drv.tail.append(fields[0])
+                    self.out.append(LogLine(text=fields[0], source="build", drv_path=drv.path,
+                                            name=drv.name))
+                else:
+                    self._result(message, payload)
             else:
                 self._result(message, payload)
         elif type(message) is _Start:
@@ -184,9 +197,10 @@ class InternalJsonParser:
         kind, fields = m.type, m.fields
         path: str | None = None
         reported = False
+        drv = None
         if kind == ACT_BUILD and fields and isinstance(fields[0], str):
             path = fields[0]
-            self.tracker.start(path, machine_name(fields[1] if len(fields) > 1 else ""))
+            drv = self.tracker.start(path, machine_name(fields[1] if len(fields) > 1 else ""))
         elif kind == ACT_COPY_PATH and len(fields) >= 3 and isinstance(fields[0], str):
             path = fields[0]
             src, dst = machine_name(fields[1]), machine_name(fields[2])
@@ -204,7 +218,8 @@ class InternalJsonParser:
                     id=m.id, activity=_activity_name(kind), text=m.text, level=m.level,
                     fields=list(fields),
                 ))
-        self._activities[m.id] = _Activity(m.id, kind, path, m.level, reported)
+        act = self._activities[m.id] = _Activity(m.id, kind, path, m.level, reported)
+        act.drv = drv
 
     def _stop(self, activity_id: int) -> None:
         act = self._activities.pop(activity_id, None)
