@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from .common import EXIT_BUILD_ERRORS, EXIT_OK, EXIT_USAGE, silence_stdout
+from .common import EXIT_BUILD_ERRORS, EXIT_OK, EXIT_USAGE, print_out
 
 if TYPE_CHECKING:
     from parsers.events import ErrorEvent
@@ -59,15 +59,10 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"nixos-build-status: cannot read {exc.filename}: {exc.strerror}\n")
         return EXIT_USAGE
     errors = ordered_errors(errors)
-    try:
-        if args.json:
-            json.dump({"errors": [error_dict(e) for e in errors]}, sys.stdout, ensure_ascii=False)
-            sys.stdout.write("\n")
-        else:
-            sys.stdout.write(render(errors, names, verbose=args.verbose))
-        sys.stdout.flush()
-    except BrokenPipeError:
-        silence_stdout()
+    if args.json:
+        print_out(json.dumps({"errors": [error_dict(e) for e in errors]}, ensure_ascii=False) + "\n")
+    else:
+        print_out(render(errors, names, verbose=args.verbose))
     return EXIT_BUILD_ERRORS if errors else EXIT_OK
 
 

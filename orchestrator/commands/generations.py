@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
-from .common import EXIT_OK, silence_stdout
+from .common import EXIT_OK, print_out
 
 
 def register(sub: Any) -> None:
@@ -80,9 +79,5 @@ def render(data: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     data = collect()
     text = json.dumps(data, indent=2) + "\n" if args.json else render(data)
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        silence_stdout()
+    print_out(text)
     return EXIT_OK

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .common import EXIT_OK, silence_stdout
+from .common import EXIT_OK, print_out
 
 DEFAULT_COUNT = 10
 EXIT_DAMAGED = 1  # the history file is not a JSON list
@@ -101,9 +101,5 @@ def run(args: argparse.Namespace) -> int:
                      f"succeeded, {result['failed']} failed; mean duration "
                      f"{duration(mean) if mean is not None else 'unknown'}")
         text = "\n".join(line.rstrip() for line in lines) + "\n"
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        silence_stdout()
+    print_out(text)
     return EXIT_OK

@@ -10,7 +10,7 @@ import os
 import sys
 from typing import Any
 
-from .common import silence_stdout
+from .common import print_out
 
 DESCRIPTION = ("Report this machine's generations (system and Home Manager), the last "
                "build's errors, failed systemd units, and whether the flake evaluates.")
@@ -75,9 +75,5 @@ def run(args: argparse.Namespace) -> int:
         from ..report_text import render, use_colour
 
         text = render(report, verbose=args.verbose, colour=use_colour(sys.stdout))
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        silence_stdout()
+    print_out(text)
     return int(report["exitCode"])
