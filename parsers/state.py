@@ -43,10 +43,10 @@ class ParseState:
         """Report a classified error once, first updating the derivation it names.
 
         The same error reaches us twice in several setups (older nix printed it twice;
-        nom repeats nix's errors in its view; the exact stream and the terminal both
-        carry it), so errors are deduplicated on kind and derivation, or kind and message
-        when no derivation is named.  A summary
-        that only repeats earlier failures is held back (see :meth:`weak`)."""
+        nom repeats nix's errors in its view; nix and the tool's wrapper both word it),
+        so errors are deduplicated on kind and derivation, or kind and message when no
+        derivation is named.  A summary that only repeats earlier failures is held back
+        (see :meth:`weak`)."""
         if is_summary(event):
             self.weak(event, WRAPPER)
         elif is_transient(event):

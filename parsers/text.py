@@ -56,7 +56,10 @@ _ELEVATION_FAILED = re.compile(
 _FRAME_CHARS: Final = nomview.FRAME_CHARS
 _STEPS: Final = activation.STEPS
 
+
 class TextParser:
+    """Text lines of any of the formats above; events go to ``state.out``."""
+
     def __init__(self, state: ParseState) -> None:
         self.state = state
         self.out = state.out
