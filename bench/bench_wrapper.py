@@ -12,7 +12,6 @@ import os
 import shutil
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
 from common import ROOT, bench_log, env_with, heading, median_run, tool
@@ -70,7 +69,6 @@ def main() -> None:
         fake_tool(directory, f"#!/bin/sh\nexec cat {log}\n")
         compare("wrapper overhead: nom's 95 MB internal-json log at the speed of cat",
                 [str(directory / "nixos-rebuild")], directory)
-    _ = uuid
 
 
 if __name__ == "__main__":

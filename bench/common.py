@@ -7,7 +7,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -75,10 +74,6 @@ def tool(name: str) -> str | None:
 
 def heading(text: str) -> None:
     print(f"\n## {text}", flush=True)
-
-
-def wall_now() -> float:
-    return time.perf_counter()
 
 
 def env_with(**extra: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from .nom_relay import find_nom
@@ -54,7 +54,6 @@ class Invocation:
     tool_view: bool = False
     """The terminal shows the tool's own rendering (nom's view, nix's own progress
     format); our console then only adds the summary."""
-    env: Mapping[str, str] = field(default_factory=dict)
 
 
 def validate(request: Request) -> None:

@@ -187,15 +187,5 @@ def raw_input(fd: int = 0) -> Iterator[bool]:
             termios.tcsetattr(fd, termios.TCSAFLUSH, saved)
 
 
-def describe_exit(exit: ChildExit) -> str:
-    if exit.signal is not None:
-        try:
-            name = signal.Signals(exit.signal).name
-        except ValueError:
-            name = f"signal {exit.signal}"
-        return f"killed by {name}"
-    return f"exit code {exit.exit_code}"
-
-
 if sys.platform != "linux":  # pragma: no cover
     raise ImportError("orchestrator.pty needs Linux (posix_spawn with setsid, pidfd)")

@@ -315,9 +315,6 @@ class InternalJsonParser:
             level = "warn" if head.startswith("warning:") else "trace" if head.startswith("trace:") else level
         self.out.append(Message(level=level, text=text))
 
-    def open_activities(self) -> int:
-        return len(self._activities)
-
 
 def _activity_name(kind: object) -> str:
     if isinstance(kind, int):

@@ -16,7 +16,6 @@ from parsers.events import (
     DerivationFailed,
     DerivationFinished,
     DerivationStarted,
-    DownloadFinished,
     ErrorEvent,
     Event,
     LogLine,
@@ -81,8 +80,6 @@ class PlainConsole:
                 self._failed(event)  # type: ignore[arg-type]
             elif kind is DerivationAborted:
                 self._line(f"aborted {event.name}")  # type: ignore[attr-defined]
-            elif kind is DownloadFinished:
-                pass
             elif kind is ErrorEvent:
                 if event.kind != "build-failure" or not event.drv_path:  # type: ignore[attr-defined]
                     self._line(self._text(event.message))  # type: ignore[attr-defined]
