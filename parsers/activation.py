@@ -60,6 +60,9 @@ STEPS: Final = _steps(
      "dry-activate"),
     ("would ", r"^would (?:activate the configuration|restart systemd)\.*$", "dry-activate"),
     ("stopping swap device: ", r"^stopping swap device: (.*)$", "stop-swap"),
+    # nixos-rebuild between the build and activation (boot skips the check).
+    ("Checking switch inhibitors", r"^Checking switch inhibitors", "switch-inhibitors"),
+    ("Not checking switch inhibitors", r"^Not checking switch inhibitors", "switch-inhibitors"),
     ("updating GRUB 2 menu", r"^updating GRUB 2 menu", "bootloader"),
     ("installing the GRUB 2 boot loader", r"^installing the GRUB 2 boot loader", "bootloader"),
     ("Copied ", r"^Copied .* to /boot/", "bootloader"),
@@ -117,6 +120,11 @@ def activation_failure(text: str) -> ErrorEvent | None:
     if _ACTIVATION_FAILED.match(text):
         return ErrorEvent(kind="other", message=text.strip())
     return None
+
+
+def is_activation_summary(event: ErrorEvent) -> bool:
+    """``Failed to run activate script``: says that a snippet failed, not which."""
+    return event.message.startswith("Failed to run activate script")
 
 
 def unit_job_failure(text: str) -> ErrorEvent | None:

@@ -90,6 +90,10 @@ _KIND_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
         r"|not privileged|lacks a signature by a trusted key",
         re.I)),
     ("timeout", re.compile(r"\btimed out\b|\bTimeout was reached\b", re.I)),
+    # Last: a fetch of a flake input or a source that failed for a reason none of the
+    # above names (a missing ref, a tool's own error).
+    ("download", re.compile(r"while fetching the input|Cannot find Git revision"
+                            r"|error: program [`'‘](?:git|hg|curl|wget)['’`] failed")),
 )
 
 # Wording of nix's evaluator (used when a report has neither a position nor a trace,
@@ -102,7 +106,7 @@ _EVAL_WORDING = re.compile(
     r"|is not tracked by Git|access to (?:absolute )?path [`'‘][^'’`]*['’`] is forbidden|in pure evaluation mode"
     r"|getting status of|cannot import|evaluation aborted|was not found in the Nix search path"
     r"|cannot find flake|flake [`'‘]|lock file|is a string with context"
-    r"|The option [`'‘]|infinite recursion")
+    r"|The option [`'‘]|infinite recursion|cached failure of attribute")
 
 # A builder's log tail: lines that most likely say what went wrong, best first.
 _KEY_LINES: Final[tuple[re.Pattern[str], ...]] = (
@@ -158,6 +162,18 @@ def classify_lines(lines: list[str], *, file: str | None = None, line: int | Non
         return event
     _evaluation_error(event, lines, file, line, column)
     return event
+
+
+_PROGRAM_FAILED = re.compile(r"^error: program [`'‘]([^'’`]+)['’`] failed with exit code")
+
+
+def explain_program_failure(event: ErrorEvent, said: str) -> None:
+    """``error: program 'git' failed with exit code 128`` only says that a program nix
+    ran failed; what the program printed just before (``fatal: couldn't find remote
+    ref …``, in any language) is the error to act on."""
+    if _PROGRAM_FAILED.match(event.message) and not said.startswith(("error", "warning")):
+        event.detail = f"{said}\n{event.detail or event.message}"
+        event.message = said
 
 
 def is_summary(event: ErrorEvent) -> bool:

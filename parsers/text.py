@@ -78,6 +78,10 @@ class TextParser:
         self._bare_phases = 0
         self._bare_output: str | None = None
         self._hm_failed = False
+        self._snippet_failed = False  # an activation snippet's failure was reported
+        # The last line of a tool's own output (not a builder's): what a program nix ran
+        # (git) said before nix reported that it failed.
+        self._tool_said: tuple[int, str] | None = None
         self._journals = 0  # journal prefixes of the current line
         self._by_name: dict[str, str] = {}  # "name> " prefixes to derivation paths
         # Keyed by a line's first two characters: most lines (a builder's output) find
@@ -158,6 +162,8 @@ class TextParser:
                 if m:
                     self._bare_output = m.group(1)
             return
+        if text.strip():
+            self._tool_said = (self._lineno, text.strip())
         if "No space left on device" in text or "Disk quota exceeded" in text:
             self._hint(ErrorEvent(kind="out-of-space", message=text.strip()))
         elif "denied" in text or "verification failed" in text:
@@ -275,7 +281,11 @@ class TextParser:
         that follows says it with the unit's status)."""
         event = activation.activation_failure(text)
         if event is not None:
-            self._error(event)
+            if activation.is_activation_summary(event) and self._snippet_failed:
+                self.state.weak(event, WRAPPER)
+            else:
+                self._snippet_failed = event.message.startswith("Activation script snippet ")
+                self._error(event)
             return True
         event = activation.unit_job_failure(text)
         if event is not None:
@@ -452,6 +462,9 @@ class TextParser:
             self._recent.extend(lines)
             return
         self._nix_seen = True
+        said = self._tool_said
+        if said is not None and self._lineno - said[0] <= len(lines) + 2:
+            nixerrors.explain_program_failure(event, said[1])
         self._error(event)
 
     def _clue_or_wrapper(self, event: ErrorEvent) -> None:

@@ -480,3 +480,57 @@ def test_a_paste_that_lost_its_indentation():
     """)
     assert (error.kind, error.message, error.line) == ("attribute-missing", "error: attribute 'age' missing", 60)
     assert error.trace == ["while evaluating the attribute 'value' at /nix/store/x-source/lib/modules.nix:809:9"]
+
+
+# --- found by a held-out evaluation (new logs labelled blind; see docs/errors.md) ------
+
+
+def test_a_failure_between_the_build_and_activation_is_seen():
+    # nixos-rebuild boot: no "activating the configuration..." ever comes; the
+    # bootloader installer fails right after the build.
+    found = errors(f"""
+        building the system configuration...
+        building '{drv("nixos-system-box-25.05")}'...
+        Not checking switch inhibitors (action = boot)
+        Traceback (most recent call last):
+          File "/nix/store/{H}-systemd-boot/bin/systemd-boot", line 440, in <module>
+        OSError: [Errno 28] No space left on device: '/nix/store/{H}-initrd' -> '/boot/EFI/nixos/x.efi.tmp'
+        Failed to install bootloader
+        """, exit_code=1)
+    assert [(e.kind, e.message) for e in found[:1]] == [
+        ("out-of-space", f"OSError: [Errno 28] No space left on device: '/nix/store/{H}-initrd' "
+                         "-> '/boot/EFI/nixos/x.efi.tmp'")]
+
+
+def test_a_failed_fetch_is_explained_by_what_git_said():
+    for said in ("fatal: couldn't find remote ref refs/heads/v9.9",
+                 "Schwerwiegend: Konnte Remote-Referenz refs/heads/v9.9 nicht finden."):
+        found = errors(f"""
+            fetching git input 'git+https://example.org/x/y?ref=v9.9'
+            {said}
+            error:
+                   … while updating the lock file of flake 'git+file:///etc/nixos'
+
+                   … while fetching the input 'git+https://example.org/x/y?ref=v9.9'
+
+                   error: program 'git' failed with exit code 128
+            """, exit_code=1)
+        assert [(e.kind, e.message, e.root_cause) for e in found] == [("download", said, True)]
+
+
+def test_an_eval_cache_failure_is_an_evaluation_error():
+    (found,) = errors("error: cached failure of attribute 'nixosConfigurations.box.config'\n")
+    assert (found.kind, found.message) == (
+        "eval-error", "error: cached failure of attribute 'nixosConfigurations.box.config'")
+
+
+def test_the_activation_scripts_summary_is_not_a_second_error():
+    found = errors("""
+        activating the configuration...
+        [agenix] decrypting secrets...
+        Activation script snippet 'agenixInstall' failed (1)
+        Failed to run activate script
+        """, exit_code=2)
+    assert [e.message for e in found] == ["Activation script snippet 'agenixInstall' failed (1)"]
+    (alone,) = errors("activating the configuration...\nFailed to run activate script\n", exit_code=2)
+    assert alone.message == "Failed to run activate script"
