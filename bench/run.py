@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Run every benchmark (bench_*.py here) and print their figures and ratios.
+"""Run every benchmark (bench_*.py here, and the error extractor's accuracy scorer)
+and print their figures and ratios.
 
     python3 tasks.py bench            # all
     python3 tasks.py bench events     # those whose name contains "events"
@@ -20,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(HERE))
-    names = sorted(p.stem for p in HERE.glob("bench_*.py"))
+    names = sorted(p.stem for p in HERE.glob("bench_*.py")) + ["score_errors"]
     if argv:
         names = [n for n in names if any(a in n for a in argv)]
     print(f"# nixos-build-status benchmarks ({time.strftime('%Y-%m-%d %H:%M')}, "
