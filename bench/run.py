@@ -21,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(HERE))
-    names = sorted(p.stem for p in HERE.glob("bench_*.py")) + ["score_errors"]
+    names = [*sorted(p.stem for p in HERE.glob("bench_*.py")), "score_errors"]
     if argv:
         names = [n for n in names if any(a in n for a in argv)]
     print(f"# nixos-build-status benchmarks ({time.strftime('%Y-%m-%d %H:%M')}, "
