@@ -60,3 +60,12 @@ def test_real_evaluation_error_points_at_the_file(tmp_path: Path):
     (error,) = run.last_build()["errorDetails"]
     assert error["kind"] == "attribute-missing"
     assert error["file"].endswith("fixtures/nix/eval-error.nix") and error["line"] == 10
+
+
+def test_real_build_under_nh_arrives_through_the_terminal(tmp_path: Path):
+    run = run_wrapper(tmp_path, ["os", "build", "--json"], FAKE_LIVE_NIX="1", timeout=300)
+    assert run.returncode == 0, run.stderr
+    record = run.last_build()
+    assert record["tool"] == "nh" and record["derivations"]["built"] == 5
+    raw = (run.log_dir / "last-build.log").read_bytes()
+    assert b"Building NixOS configuration" in raw and b'@nix {"action":"start"' in raw
