@@ -78,7 +78,6 @@ class BuildSession:
         self._parser_broken = False
         self._interrupts = 0
         self._user_interrupted = False
-        self.child: PtyChild | None = None
         self._sinks: SinkSet | None = None
 
     # --- reporting --------------------------------------------------------------------
@@ -208,7 +207,6 @@ class BuildSession:
         except OSError as exc:
             self.report(f"cannot start {argv[0]}: {describe(exc)}")
             return ChildExit(126 if isinstance(exc, PermissionError) else 127, None)
-        self.child = child
         exited = anyio.Event()
         use_raw = self.interactive and os.isatty(self.stdin_fd)
         with raw_input(self.stdin_fd) if use_raw else contextlib.nullcontext(False):

@@ -151,7 +151,7 @@ class InternalJsonParser:
                 act = self._activities.get(message.id)
                 drv = act.drv if act is not None else None
                 fields = message.fields
-                if drv is not None and len(fields) == 1 and type(fields[0]) is str:
+                if drv is not None and fields and type(fields[0]) is str:
                     drv.tail.append(fields[0])
                     self.out.append(LogLine(text=fields[0], source="build", drv_path=drv.path,
                                             name=drv.name))
@@ -263,13 +263,9 @@ class InternalJsonParser:
         kind, fields = m.type, m.fields
         text = fields[0] if fields and isinstance(fields[0], str) else None
         if kind == RES_BUILD_LOG_LINE and text is not None:
-            path = act.path if act is not None and act.kind == ACT_BUILD else None
-            if path is not None:
-                self.tracker.log(path, text)
-                self.out.append(LogLine(text=text, source="build", drv_path=path,
-                                        name=self.tracker.drvs[path].name))
-            else:
-                self.out.append(LogLine(text=text, source="build"))
+            # Lines of a build's own activity take the fast path in line(): these
+            # belong to no build we know.
+            self.out.append(LogLine(text=text, source="build"))
         elif kind == RES_SET_PHASE and text is not None:
             if act is not None and act.path:
                 self.tracker.phase(act.path, text)

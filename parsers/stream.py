@@ -29,13 +29,10 @@ class LogStream:
         self._log_lines = log_lines
         self._seq = 0
         self._started_ms: int | None = None
-        self.started = False
-        self.finished = False
 
     # --- lifecycle --------------------------------------------------------------------
 
     def begin(self, started: BuildStarted) -> list[Event]:
-        self.started = True
         self._started_ms = self.clock.monotonic_ms()
         self.state.out.insert(0, started)
         return self._stamp()
@@ -69,7 +66,6 @@ class LogStream:
             signal=signal,
             interrupted=interrupted,
         ))
-        self.finished = True
         return self._stamp()
 
     def end_broken(self, exit_code: int | None, *, signal: int | None = None,
@@ -82,7 +78,6 @@ class LogStream:
             downloaded=tracker.downloaded, uploaded=tracker.uploaded,
             errors=len(self.state.errors), signal=signal, interrupted=interrupted,
         )]
-        self.finished = True
         return self._stamp()
 
     # --- data -------------------------------------------------------------------------
