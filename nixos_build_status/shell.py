@@ -157,10 +157,6 @@ def _report(args: Sequence[str], c: _Call) -> int:
     return EXIT_TRUE
 
 
-FUNCTIONS: tuple[str, ...] = tuple(n for n in api.__all__ if n not in ("LIBRARY_SH",
-                                                                      "status_report"))
-
-
 def call(name: str, args: Sequence[str], out: TextIO | None = None,
          err: TextIO | None = None) -> int:
     """Run library function ``name`` with bash's conventions; the exit status."""

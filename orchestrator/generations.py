@@ -28,7 +28,6 @@ class Generations(NamedTuple):
     current: int | None
     latest: int | None
     current_path: str | None  # what runs / is active: the link's target
-    latest_path: str | None
     # A system with no /run/current-system is not running (a tree mounted at /mnt): its
     # sync status is unknown.  Home Manager without its gcroot never finished an
     # activation: that is out of sync.
@@ -95,8 +94,7 @@ def system_generations(root: SystemRoot) -> Generations:
     latest = _generation_of(root.readlink(SYSTEM_PROFILE), _SYSTEM_LINK)
     running = root.readlink(CURRENT_SYSTEM)
     current = _matching(links, running, latest)
-    return Generations(current, latest, running, links.get(latest) if latest is not None else None,
-                       unknown_without_current=True)
+    return Generations(current, latest, running, unknown_without_current=True)
 
 
 def booted_generation(root: SystemRoot) -> int | None:
@@ -148,7 +146,7 @@ def home_manager_generations(root: SystemRoot, env: Mapping[str, str] | None = N
     latest = _generation_of(root.readlink(f"{profiles}/home-manager"), _HM_LINK)
     active = home_manager_active(root, user)
     current = _matching(links, active, latest)
-    return Generations(current, latest, active, links.get(latest) if latest is not None else None)
+    return Generations(current, latest, active)
 
 
 def generation_info(root: SystemRoot | None = None,
