@@ -4,6 +4,7 @@
     python3 tasks.py test      the whole test suite (plus ruff and mypy)
     python3 tasks.py demo      a recorded real build replayed through the whole pipeline
     python3 tasks.py bench     the benchmarks, with ratios against baselines
+    python3 tasks.py lock      pin the test tools again (after changing pyproject.toml)
 
 Each creates ``.venv`` (once) and installs the project with its test dependencies.
 Extra arguments go to the underlying command (pytest, the demo, the bench).
@@ -24,8 +25,14 @@ BIN = VENV / "bin"
 STAMP = VENV / ".installed"
 
 
+LOCK = ROOT / "requirements-test.lock"
+
+
 def _fingerprint() -> str:
-    return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for path in (ROOT / "pyproject.toml", LOCK):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def ensure_venv() -> None:
@@ -36,7 +43,9 @@ def ensure_venv() -> None:
         return
     print("tasks: installing the project and its test dependencies", file=sys.stderr)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "-e", f"{ROOT}[test]"], check=True)
+    # The locked versions first, so a new release of a test tool cannot turn a clone red.
+    subprocess.run([*pip, "-r", str(LOCK)], check=True)
+    subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], check=True)
     STAMP.write_text(_fingerprint())
 
 
@@ -65,10 +74,29 @@ def test(args: list[str]) -> int:
     return 0
 
 
+def lock() -> int:
+    """Resolve pyproject.toml's dependencies and test extra afresh into the lock file."""
+    fresh = ROOT / ".venv-lock"
+    venv.EnvBuilder(with_pip=True, clear=True).create(fresh)
+    python = str(fresh / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    f"{ROOT}[test]"], check=True)
+    frozen = subprocess.run([python, "-m", "pip", "freeze", "--exclude-editable"],
+                            check=True, capture_output=True, text=True).stdout
+    pinned = [line for line in frozen.splitlines()
+              if line and not line.lower().startswith("nixos-build-status")]
+    header = LOCK.read_text().splitlines()[:3]
+    LOCK.write_text("\n".join([*header, *pinned]) + "\n")
+    print(f"tasks: wrote {LOCK.name} ({len(pinned)} packages)", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("test", "demo", "bench"):
+    if not argv or argv[0] not in ("test", "demo", "bench", "lock"):
         print(__doc__, file=sys.stderr)
         return 2
+    if argv[0] == "lock":
+        return lock()
     ensure_venv()
     command, rest = argv[0], argv[1:]
     if command == "test":

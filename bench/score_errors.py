@@ -41,9 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from parsers.errors.order import ordered_errors  # noqa: E402
 from parsers.events import ErrorEvent  # noqa: E402
-from parsers.extract import extract_bytes  # noqa: E402
-from sinks.record import ordered_errors  # noqa: E402
+from parsers.replay import extract_bytes  # noqa: E402
 
 REAL_CORPUS = ROOT.parent / "shared" / "corpus" / "real"
 NOM_CORPUS = ROOT.parent / "shared" / "corpus" / "nom"

@@ -1,25 +1,36 @@
 """nixos-build-status as a library: the original design's functions (docs/library.md).
 
-The same functions exist in bash (``source "$(nixos-build-status lib-path)"``); they
-call these through ``nixos-build-status lib NAME ARGS…``, so there is one
-implementation.  Here they return Python values: ``None`` where the fact cannot be read
-(no such build, no systemd, not NixOS), ``bool`` for the ``is_``/``was_`` predicates,
-JSON text for the ``_json`` ones.
+This package is the library's public face: the bash file scripts source
+(``build-status.sh``, beside this file) and the Python functions, which live in
+:mod:`status.api` beside the status report they read.  Importing this package costs
+nothing: every function imports what it needs when called."""
 
-Every probe reads the system under ``NIXOS_BUILD_ROOT`` (default ``/``); ``log_dir``
-defaults like the command line (``NIXOS_BUILD_LOG_DIR``, else the newer of
-``/var/log/nixos-builds`` and ``$XDG_STATE_HOME/nixos-builds``).  Imports are lazy:
-importing this package costs nothing."""
-
-from __future__ import annotations
-
-import json
-import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from orchestrator.sysroot import SystemRoot
+from status.api import (
+    check_failed_units,
+    check_journal_errors,
+    create_status_report,
+    extract_build_phase,
+    extract_nix_errors,
+    get_build_history,
+    get_build_history_summary,
+    get_current_commit,
+    get_current_generation,
+    get_current_generation_json,
+    get_current_nixpkgs_rev,
+    get_generation_short,
+    get_home_manager_generation,
+    get_last_build_exit_code,
+    get_last_build_status,
+    is_generation_in_sync,
+    json_bool,
+    json_escape,
+    status_report,
+    was_last_build_successful,
+)
+
+LIBRARY_SH = Path(__file__).resolve().parent / "build-status.sh"
 
 __all__ = [
     "LIBRARY_SH", "check_failed_units", "check_journal_errors", "create_status_report",
@@ -30,202 +41,3 @@ __all__ = [
     "is_generation_in_sync", "json_bool", "json_escape", "status_report",
     "was_last_build_successful",
 ]
-
-LIBRARY_SH = Path(__file__).resolve().parent / "build-status.sh"
-_TRUE_WORDS = frozenset({"true", "yes", "y", "on", "1"})
-
-PathLike = str | os.PathLike[str]
-
-
-# --- JSON helpers -----------------------------------------------------------------------
-
-def json_escape(value: str) -> str:
-    """``value`` escaped for the inside of a JSON string (no quotes added)."""
-    return json.dumps(value, ensure_ascii=False)[1:-1]
-
-
-def json_bool(value: object) -> str:
-    """``"true"`` for true, yes, y, on, 1 (any case) and ``True``; else ``"false"``."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "true" if str(value).strip().lower() in _TRUE_WORDS else "false"
-
-
-# --- generations --------------------------------------------------------------------------
-
-def _root(root: PathLike | None) -> SystemRoot:
-    from orchestrator.sysroot import SystemRoot
-
-    return SystemRoot(root)
-
-
-def _generation_info(root: PathLike | None) -> dict[str, Any]:
-    from orchestrator.generations import generation_info
-
-    return generation_info(_root(root))
-
-
-def get_current_generation(*, root: PathLike | None = None) -> int | None:
-    """The number of the running system generation (``/run/current-system``)."""
-    raw = _generation_info(root)["generationRaw"]
-    return int(raw) if raw else None
-
-
-def get_generation_short(*, root: PathLike | None = None) -> str | None:
-    """``g42``."""
-    number = get_current_generation(root=root)
-    return f"g{number}" if number is not None else None
-
-
-def get_current_generation_json(*, root: PathLike | None = None,
-                                log_dir: PathLike | None = None) -> str:
-    """The status report's ``generation`` object, as JSON text."""
-    from orchestrator.report import StatusOptions, generation_object
-
-    options = StatusOptions(log_dir=str(log_dir) if log_dir else None)
-    return json.dumps(generation_object(options, _root(root)))
-
-
-def is_generation_in_sync(*, root: PathLike | None = None) -> bool:
-    """The running system is the latest generation, and so is Home Manager's active
-    one (when Home Manager is used).  Unknown is not in sync."""
-    info = _generation_info(root)
-    return bool(info["status"] == "in-sync" and info["homeManagerStatus"] != "out-of-sync")
-
-
-def get_home_manager_generation(*, root: PathLike | None = None) -> str | None:
-    """``hm12``: the active Home Manager generation."""
-    value = _generation_info(root)["homeManagerGeneration"]
-    return None if value == "unknown" else str(value)
-
-
-# --- build records ------------------------------------------------------------------------
-
-def _log_dir(log_dir: PathLike | None) -> Path:
-    from orchestrator.probes.lastbuild import log_dir as resolve
-
-    return resolve(str(log_dir) if log_dir else None)
-
-
-def get_last_build_status(log_dir: PathLike | None = None) -> dict[str, Any] | None:
-    """The last build's record (``last-build.json``)."""
-    from orchestrator.probes.lastbuild import read_last_build
-
-    return read_last_build(_log_dir(log_dir))
-
-
-def get_last_build_exit_code(log_dir: PathLike | None = None) -> int | None:
-    record = get_last_build_status(log_dir)
-    code = record.get("exitCode") if record else None
-    return code if isinstance(code, int) else None
-
-
-def was_last_build_successful(log_dir: PathLike | None = None) -> bool:
-    record = get_last_build_status(log_dir)
-    return bool(record and record.get("success") is True)
-
-
-def get_build_history(log_dir: PathLike | None = None) -> list[dict[str, Any]]:
-    """Every recorded build, oldest first (``build-history.json``); [] when none.
-    Raises ``ValueError`` when the file is not a JSON list."""
-    from orchestrator.probes.lastbuild import read_history
-
-    directory = _log_dir(log_dir)
-    history = read_history(directory)
-    if history is None:
-        raise ValueError(f"{directory}/build-history.json is not a JSON list")
-    return history
-
-
-def get_build_history_summary(log_dir: PathLike | None = None, count: int = 10,
-                              *, failed_only: bool = False) -> dict[str, Any]:
-    """The last ``count`` builds, newest first, with counts and the mean duration:
-    what ``nixos-build-status history --json`` prints."""
-    from orchestrator.commands.history import summary
-
-    directory = _log_dir(log_dir)
-    return summary(get_build_history(directory), directory, count, failed_only)
-
-
-# --- error extraction ---------------------------------------------------------------------
-
-def extract_nix_errors(log_file: PathLike) -> list[str]:
-    """The error messages in a build log, root causes first (for a wrapper log saved
-    under nh, with nix's own stream saved beside it).  Raises ``OSError`` when the file
-    cannot be read."""
-    from orchestrator.probes.lastbuild import extract_log_errors
-
-    return [d["message"] for d in extract_log_errors(Path(log_file))]
-
-
-def extract_build_phase(log_file: PathLike) -> str | None:
-    """The phase the build stopped in (``buildPhase``…), None when the log has none."""
-    from orchestrator.probes.lastbuild import extract_log_phase
-
-    return extract_log_phase(Path(log_file))
-
-
-# --- system health ------------------------------------------------------------------------
-
-def check_failed_units(*, root: PathLike | None = None) -> list[str] | None:
-    """Names of the failed units, system then user; None when systemd cannot be asked
-    (no systemd, or the inspected tree is not the running system)."""
-    from orchestrator.report import LiveProbes, StatusOptions
-
-    live = LiveProbes(_root(root), StatusOptions(), wanted=("system", "user"))
-    failed = live.units()
-    return [u.unit for u in failed.units] if failed.system_known or failed.units else None
-
-
-def check_journal_errors(since: str = "1 hour ago", *, root: PathLike | None = None) -> int | None:
-    """How many messages of priority err or worse the journal has since ``since``."""
-    from orchestrator.report import LiveProbes, StatusOptions
-
-    live = LiveProbes(_root(root), StatusOptions(journal_since=since), wanted=("journal",))
-    errors = live.journal(since)
-    return errors.error_count if errors.known else None
-
-
-# --- metadata -----------------------------------------------------------------------------
-
-def _generation_object(root: PathLike | None) -> dict[str, Any]:
-    return dict(json.loads(get_current_generation_json(root=root)))
-
-
-def get_current_commit(*, root: PathLike | None = None) -> str | None:
-    """The configuration's revision, short (``3f4851e``): ``configurationRevision`` of
-    ``nixos-version --json``, else the flake checkout's HEAD."""
-    commit = _generation_object(root)["commit"]
-    return None if commit == "unknown" else str(commit)
-
-
-def get_current_nixpkgs_rev(*, root: PathLike | None = None) -> str | None:
-    """The nixpkgs revision: ``nixpkgsRevision`` of ``nixos-version --json``, else
-    what the flake's ``flake.lock`` pins."""
-    rev = _generation_object(root)["nixpkgsRevision"]
-    return str(rev) if rev else None
-
-
-# --- reports ------------------------------------------------------------------------------
-
-def status_report(*, evaluate: bool = True, verbose: bool = False,
-                  log_dir: PathLike | None = None, root: PathLike | None = None) -> dict[str, Any]:
-    """The full report, as ``nixos-build-status --json`` prints it."""
-    from orchestrator.report import StatusOptions, collect
-
-    options = StatusOptions(log_dir=str(log_dir) if log_dir else None, evaluate=evaluate,
-                            verbose=verbose)
-    return collect(options, _root(root))
-
-
-def create_status_report(format: str = "json", *, evaluate: bool = True, verbose: bool = False,
-                         log_dir: PathLike | None = None, root: PathLike | None = None) -> str:
-    """The report as text: ``json`` or ``human``."""
-    if format not in ("json", "human"):
-        raise ValueError(f"unknown report format {format!r} (json or human)")
-    report = status_report(evaluate=evaluate, verbose=verbose, log_dir=log_dir, root=root)
-    if format == "json":
-        return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
-    from orchestrator.report_text import render
-
-    return render(report, verbose=verbose)

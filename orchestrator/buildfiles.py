@@ -18,20 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from orchestrator.invocation import Request
 from parsers.clock import Clock
-from sinks.base import describe
-from sinks.files import replace_link
-
-from .generations import generation_info
-from .invocation import Request
-from .logdir import (
+from records.files import describe, replace_link
+from records.logdir import (
     HISTORY_JSON,
     LAST_BUILD_JSON,
     LAST_BUILD_LOG,
     LOGS_SUBDIR,
     log_dir_for_writing,
 )
-from .sysroot import SystemRoot
+from system.generations import generation_info
+from system.sysroot import SystemRoot
 
 DEFAULT_KEEP_LOGS = 10
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from sinks.base import Sink
 
 if TYPE_CHECKING:
-    from .session import BuildSession
+    from orchestrator.session import BuildSession
 
 
 def live_capable(session: BuildSession) -> bool:

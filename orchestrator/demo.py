@@ -69,8 +69,8 @@ def main(argv: Sequence[str]) -> int:
     if args.speed <= 0:
         parser.error("--speed must be positive")
 
-    from .invocation import Request
-    from .wrapper_cli import run
+    from orchestrator.build import run
+    from orchestrator.invocation import Request
 
     fixtures = fixtures_dir()
     work = Path(tempfile.mkdtemp(prefix="nixos-build-demo."))

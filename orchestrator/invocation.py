@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from .nom_relay import find_nom
+from orchestrator.nom_relay import find_nom
 
 Target = Literal["os", "home"]
 ACTIONS: dict[str, tuple[str, ...]] = {

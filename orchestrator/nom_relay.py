@@ -21,7 +21,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from sinks.files import write_all
+from records.files import write_all
 
 PREFIX = b"@nix "
 # makeWrapper's PATH prefix in nixpkgs' nh wrapper names nom's directory

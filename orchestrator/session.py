@@ -20,18 +20,17 @@ from typing import Any, TextIO
 
 import anyio
 
+from orchestrator import buildfiles
+from orchestrator.invocation import Invocation, Request
+from orchestrator.nom_relay import NomRelay
+from orchestrator.pty import ChildExit, PtyChild, raw_input, terminal_size
 from parsers.clock import Clock, SystemClock
 from parsers.events import BuildStarted, Event
 from parsers.stream import LogStream
-from sinks.base import Sink, SinkSet, describe
-from sinks.files import write_all
+from records.files import describe, write_all
+from sinks.base import Sink, SinkSet
 from sinks.rawlog import RawLog
 from sinks.record import BuildRecord
-
-from . import buildfiles
-from .invocation import Invocation, Request
-from .nom_relay import NomRelay
-from .pty import ChildExit, PtyChild, raw_input, terminal_size
 
 # A partial line this long unchanged is shown as a prompt (sudo's password prompt).
 PROMPT_AFTER_S = 0.15

@@ -12,12 +12,11 @@ the tool is not installed.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from .invocation import ACTIONS, CONSOLES, Request, UsageError, plan, validate
+from orchestrator.invocation import ACTIONS, CONSOLES, Request, UsageError, validate
 
 EXIT_USAGE = 3
 
@@ -77,7 +76,7 @@ def parse_request(argv: Sequence[str]) -> Request:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["demo"]:
-        from .demo import main as demo_main
+        from orchestrator.demo import main as demo_main
 
         return demo_main(argv[1:])
     try:
@@ -85,32 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         sys.stderr.write(f"nixos-build-wrapper: error: {exc}\n")
         return EXIT_USAGE
+    from orchestrator.build import run
+
     return run(request)
-
-
-def run(request: Request, env: dict[str, str] | None = None) -> int:
-    """Run one build as asked; the tool's exit code."""
-    import anyio
-
-    from .consoles import make_console
-    from .session import BuildSession
-
-    env = dict(os.environ if env is None else env)
-    interactive = os.isatty(2)
-    try:
-        invocation = plan(request, env, interactive=interactive)
-    except UsageError as exc:
-        sys.stderr.write(f"nixos-build-wrapper: error: {exc}\n")
-        return EXIT_USAGE
-    session = BuildSession(request, invocation, env=env, interactive=interactive,
-                           console_factory=make_console)
-    outcome = anyio.run(session.run, backend="trio")
-    if request.json:
-        from sinks.summary import encode_record
-
-        sys.stdout.buffer.write(encode_record(outcome.record))
-        sys.stdout.flush()
-    return outcome.exit_code
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Final
 
-from .events import ErrorEvent
+from parsers.events import ErrorEvent
 
 UNITS_FAILED = re.compile(r"^warning: the following (?:user )?units failed: (.+?)\s*$")
 _CLOBBER_WAY = re.compile(r"^Existing file '([^']+)' is in the way of '([^']+)'\s*$")

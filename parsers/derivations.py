@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from .events import (
+from parsers.events import (
     DerivationAborted,
     DerivationFailed,
     DerivationFinished,
@@ -25,7 +25,7 @@ from .events import (
     UploadFinished,
     UploadStarted,
 )
-from .store import drv_name, store_name, strip_ansi
+from parsers.store import drv_name, store_name, strip_ansi
 
 LOG_TAIL_LINES = 25
 

@@ -13,8 +13,9 @@ from typing import Final, cast
 
 import msgspec
 
-from .derivations import Derivation
-from .events import (
+from parsers.derivations import Derivation
+from parsers.errors.classify import classify
+from parsers.events import (
     ActivityStarted,
     ActivityStopped,
     Expected,
@@ -23,9 +24,8 @@ from .events import (
     NixUnknown,
     Progress,
 )
-from .nixerrors import classify
-from .state import ParseState
-from .store import machine_name, strip_ansi
+from parsers.state import ParseState
+from parsers.store import machine_name, strip_ansi
 
 PREFIX: Final = b"@nix "
 
@@ -163,7 +163,7 @@ class InternalJsonParser:
             self._start(message)
         elif type(message) is _Stop:
             self._stop(message.id)
-        else:
+        elif isinstance(message, _Msg):
             self._msg(message)
 
     def _undecodable(self, payload: bytes) -> None:

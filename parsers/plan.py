@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from .events import Event, Plan
+from parsers.events import Event, Plan
 
 _HEADER = re.compile(
     r"^(?:these|this) (?:(\d+) )?(derivations?|paths?) (will|would) be (built|fetched)"

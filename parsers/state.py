@@ -16,10 +16,10 @@ Errors come in three strengths:
 
 from __future__ import annotations
 
-from .derivations import FINISHED, Tracker
-from .events import ErrorEvent, Event
-from .nixerrors import is_summary, is_transient
-from .plan import PlanCollector
+from parsers.derivations import FINISHED, Tracker
+from parsers.errors.classify import is_summary, is_transient
+from parsers.events import ErrorEvent, Event
+from parsers.plan import PlanCollector
 
 HINT, WRAPPER, SUBSTITUTER = 0, 1, 2
 

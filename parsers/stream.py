@@ -9,12 +9,12 @@ This class is the only place that numbers events: ``build.started`` is always fi
 
 from __future__ import annotations
 
-from .clock import Clock
-from .events import BuildFinished, BuildStarted, Event, LogLine, Prompt
-from .internal_json import PREFIX, InternalJsonParser
-from .lines import LineSplitter
-from .state import ParseState
-from .text import TextParser
+from parsers.clock import Clock
+from parsers.events import BuildFinished, BuildStarted, Event, LogLine, Prompt
+from parsers.internal_json import PREFIX, InternalJsonParser
+from parsers.lines import LineSplitter
+from parsers.state import ParseState
+from parsers.text import TextParser
 
 
 class LogStream:

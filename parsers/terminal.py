@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from .store import strip_ansi
+from parsers.store import strip_ansi
 
 # Carriage return, erase-whole-line, cursor to column 1 / previous or next line start.
 _RESET = re.compile(r"\r|\x1b\[2K|\x1b\[[0-9]*[GFE]|\x1b\[[0-9;]*H")

@@ -24,11 +24,13 @@ from collections import deque
 from collections.abc import Callable
 from typing import Final
 
-from . import activation, blocks, nixerrors, nomview
-from .events import Activation, ErrorEvent, LogLine, UnitFailed
-from .state import HINT, WRAPPER, ParseState
-from .store import machine_name, store_name
-from .terminal import unwrap, visible
+from parsers import activation, nomview
+from parsers.errors import blocks
+from parsers.errors import classify as nixerrors
+from parsers.events import Activation, ErrorEvent, LogLine, UnitFailed
+from parsers.state import HINT, WRAPPER, ParseState
+from parsers.store import machine_name, store_name
+from parsers.terminal import unwrap, visible
 
 EVIDENCE_WINDOW: Final = 40  # lines: how far back a clue may explain an error
 RECENT_OUTPUT: Final = 25

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from parsers.events import Event
+from records.files import describe
 
 Report = Callable[[str], None]
 
@@ -62,10 +63,3 @@ class SinkSet:
             self._sinks.remove(sink)
         self.failed[sink.name] = describe(exc)
         self._report(f"{sink.name} switched off: {describe(exc)}; the build goes on")
-
-
-def describe(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        where = f" ({exc.filename})" if exc.filename else ""
-        return f"{exc.strerror}{where}"
-    return f"{type(exc).__name__}: {exc}"

@@ -25,10 +25,9 @@ from parsers.events import (
     Prompt,
 )
 from parsers.store import strip_ansi
-
-from .console_state import ConsoleState
-from .files import write_all
-from .summary_text import format_duration, summary_lines
+from records.files import write_all
+from sinks.console_state import ConsoleState
+from sinks.summary_text import format_duration, summary_lines
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -24,9 +24,8 @@ from parsers.events import (
     Prompt,
 )
 from parsers.store import strip_ansi
-
-from .summary_text import format_duration as duration
-from .summary_text import summary_lines
+from sinks.summary_text import format_duration as duration
+from sinks.summary_text import summary_lines
 
 
 class PlainConsole:

@@ -14,9 +14,9 @@ from typing import Any
 import msgspec
 
 from parsers.events import Event
-
-from .files import atomic_write, locked, read_nofollow
-from .record import BuildRecord, history_entry
+from records.files import atomic_write, locked, read_nofollow
+from records.schema import history_entry
+from sinks.record import BuildRecord
 
 HISTORY_LIMIT = 100
 

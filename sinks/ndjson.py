@@ -7,8 +7,7 @@ from collections.abc import Sequence
 import msgspec
 
 from parsers.events import Event
-
-from .files import write_all
+from records.files import write_all
 
 
 class NdjsonSink:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .files import open_append, write_all
+from records.files import open_append, write_all
 
 
 class RawLog:

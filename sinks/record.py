@@ -14,8 +14,7 @@ import shlex
 from collections.abc import Sequence
 from typing import Any
 
-import msgspec
-
+from parsers.errors.order import ordered_errors
 from parsers.events import (
     BuildFinished,
     BuildStarted,
@@ -23,27 +22,7 @@ from parsers.events import (
     ErrorEvent,
     Event,
 )
-
-RECORD_SCHEMA_VERSION = 1
-_EVENT_ENVELOPE = ("type", "v", "seq", "ts")
-
-
-def error_dict(error: ErrorEvent) -> dict[str, Any]:
-    data: dict[str, Any] = msgspec.to_builtins(error)
-    for key in _EVENT_ENVELOPE:
-        data.pop(key, None)
-    return data
-
-
-def ordered_errors(errors: Sequence[ErrorEvent]) -> list[ErrorEvent]:
-    """Root causes first, then consequences, each in the order they happened."""
-    return [e for e in errors if e.root_cause] + [e for e in errors if not e.root_cause]
-
-
-def iso_seconds(ts: str) -> str:
-    """``2026-11-24T11:30:58.123Z`` -> ``2026-11-24T11:30:58+00:00`` (the original
-    design's format)."""
-    return ts[:19] + "+00:00" if len(ts) >= 19 else ts
+from records.schema import RECORD_SCHEMA_VERSION, error_dict, iso_seconds
 
 
 class BuildRecord:
@@ -118,15 +97,3 @@ class BuildRecord:
         }
         record.update(self.extra)
         return record
-
-
-def history_entry(record: dict[str, Any], max_errors: int = 5) -> dict[str, Any]:
-    """The record as kept in the history: the same keys, error details trimmed (no
-    log tails or full reports) so a hundred builds stay small."""
-    entry = dict(record)
-    details = []
-    for detail in record.get("errorDetails", [])[:max_errors]:
-        slim = {k: v for k, v in detail.items() if k not in ("logTail", "detail", "trace")}
-        details.append(slim)
-    entry["errorDetails"] = details
-    return entry

@@ -5,16 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import msgspec
-
 from parsers.events import Event
-
-from .files import atomic_write
-from .record import BuildRecord
-
-
-def encode_record(record: dict[str, object]) -> bytes:
-    return msgspec.json.format(msgspec.json.encode(record), indent=2) + b"\n"
+from records.files import atomic_write
+from records.schema import encode_record
+from sinks.record import BuildRecord
 
 
 class LastBuildJson:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from parsers.errors.order import ordered_errors
 from parsers.events import BuildFinished, ErrorEvent
-
-from .record import ordered_errors
 
 MAX_NAMES = 8
 

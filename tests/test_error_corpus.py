@@ -63,8 +63,8 @@ WRAPPINGS = {
 @pytest.mark.skipif(not REAL_CORPUS.is_dir(), reason="the real corpus is not beside the project")
 @pytest.mark.parametrize("wrapping", sorted(WRAPPINGS))
 def test_real_logs_read_through_a_journal_a_deployment_tool_or_crlf_give_the_same_errors(wrapping):
-    from parsers.extract import extract_bytes
-    from sinks.record import ordered_errors
+    from parsers.errors.order import ordered_errors
+    from parsers.replay import extract_bytes
 
     def found(data: bytes) -> list[tuple[str, str, int | None]]:
         return [(e.kind, e.message, e.line) for e in ordered_errors(extract_bytes(data))]

@@ -16,7 +16,7 @@ KEYS = {"kind", "message", "derivation", "drvPath", "exitCode", "phase", "logTai
 
 def status(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
            ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "orchestrator.status_cli", "errors", *args],
+    return subprocess.run([sys.executable, "-m", "status.cli", "errors", *args],
                           input=stdin.decode() if stdin is not None else None, capture_output=True,
                           text=True, env=env, check=False)
 

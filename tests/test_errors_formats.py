@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from textwrap import dedent
 
+from parsers.errors.order import ordered_errors
 from parsers.events import ErrorEvent
-from parsers.extract import extract_bytes
-from sinks.record import ordered_errors
+from parsers.replay import extract_bytes
 from tests.conftest import of_type, parse
 
 H = "0123456789abcdfghijklmnpqrsvwxyz"  # a store hash's alphabet, 32 characters

@@ -10,7 +10,7 @@ from tests.conftest import RECORDED, recorded
 
 
 def events_cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "orchestrator.status_cli", "events", *args],
+    return subprocess.run([sys.executable, "-m", "status.cli", "events", *args],
                           input=stdin, capture_output=True, check=False, timeout=60)
 
 
@@ -33,7 +33,7 @@ def test_stdin_and_without_log_lines():
 
 
 def test_a_reader_that_goes_away_is_not_an_error():
-    proc = subprocess.Popen([sys.executable, "-m", "orchestrator.status_cli", "events", "-"],
+    proc = subprocess.Popen([sys.executable, "-m", "status.cli", "events", "-"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stdin is not None
     proc.stdout.readline()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.generations import generation_info, home_user
-from orchestrator.sysroot import SystemRoot
+from system.generations import generation_info, home_user
+from system.sysroot import SystemRoot
 from tests.test_status_fakes import DEFAULT_TIME, FakeSystem
 
 

@@ -3,8 +3,8 @@ with redraws, symbols of nom before 2.1, and nh's mix of nom and activation text
 
 from __future__ import annotations
 
-from parsers.extract import extract, extract_bytes
 from parsers.nomview import ERROR_TEXT, FAILED_NODE, FINISHED, SUMMARY, NomView
+from parsers.replay import extract, extract_bytes
 from tests.conftest import REAL_CORPUS
 
 DRV = "/nix/store/1qyxd2bb309c96blvcr7xzbk8y5dn9la-build-fail.drv"

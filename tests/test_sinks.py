@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from parsers.events import BuildFinished, BuildStarted, ErrorEvent, LogLine
+from records.files import atomic_write, open_append
+from records.schema import history_entry
 from sinks.base import SinkSet
-from sinks.files import atomic_write, open_append
 from sinks.history import HISTORY_LIMIT, append_history, load_history
-from sinks.record import BuildRecord, history_entry
+from sinks.record import BuildRecord
 from sinks.summary import LastBuildJson
 
 

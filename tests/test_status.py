@@ -411,7 +411,7 @@ def test_status_subcommand_is_the_bare_command(machine: FakeSystem) -> None:
 
 def test_the_status_path_imports_nothing_heavy(machine: FakeSystem) -> None:
     """trio alone costs more import time than the whole report may take."""
-    code = ("import sys\nfrom orchestrator.status_cli import main\n"
+    code = ("import sys\nfrom status.cli import main\n"
             "code = main(['--json', '--no-eval'])\n"
             "heavy = sorted(m for m in ('trio', 'anyio', 'rich', 'msgspec', 'parsers', 'sinks')"
             " if m in sys.modules)\n"
@@ -442,6 +442,6 @@ def test_under_sudo_the_user_units_are_the_sudo_users(machine: FakeSystem) -> No
     (["last-build-failed", "failed-units", "system-out-of-sync"], ("build-errors", 2)),
 ])
 def test_the_most_serious_problem_wins(problems: list[str], expected: tuple[str, int]) -> None:
-    from orchestrator.report import overall
+    from status.report import overall
 
     assert overall(problems) == expected

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.probes.flake import Flake, find_flake, git_revision, locked_revision, parse_ref
-from orchestrator.sysroot import SystemRoot
+from system.flake import Flake, find_flake, git_revision, locked_revision, parse_ref
+from system.sysroot import SystemRoot
 from tests.test_status_fakes import FakeSystem
 
 

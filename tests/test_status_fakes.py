@@ -176,7 +176,7 @@ class FakeSystem:
 
     def status(self, *args: str, env: dict[str, str] | None = None,
                **extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "orchestrator.status_cli", *args],
+        return subprocess.run([sys.executable, "-m", "status.cli", *args],
                               env=env or self.env(**extra), cwd=ROOT, capture_output=True,
                               text=True, timeout=60, check=False)
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parsers import activation, nixerrors, terminal
+from parsers import activation, terminal
+from parsers.errors import classify as nixerrors
 from parsers.events import ALL_EVENT_TYPES, ERROR_KINDS, BuildFinished, BuildStarted
 from parsers.nomview import NomView
 from tests.conftest import NOM_CORPUS, REAL_CORPUS, RECORDED, parse, wire

@@ -1,0 +1,36 @@
+"""One build, start to end: plan the command, run it in a session, print the record
+when ``--json`` asks for it.  The wrapper's command line and the demo both come here."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from orchestrator.invocation import Request, UsageError, plan
+
+EXIT_USAGE = 3
+
+
+def run(request: Request, env: dict[str, str] | None = None) -> int:
+    """Run one build as asked; the tool's exit code."""
+    import anyio
+
+    from orchestrator.consoles import make_console
+    from orchestrator.session import BuildSession
+
+    env = dict(os.environ if env is None else env)
+    interactive = os.isatty(2)
+    try:
+        invocation = plan(request, env, interactive=interactive)
+    except UsageError as exc:
+        sys.stderr.write(f"nixos-build-wrapper: error: {exc}\n")
+        return EXIT_USAGE
+    session = BuildSession(request, invocation, env=env, interactive=interactive,
+                           console_factory=make_console)
+    outcome = anyio.run(session.run, backend="trio")
+    if request.json:
+        from records.schema import encode_record
+
+        sys.stdout.buffer.write(encode_record(outcome.record))
+        sys.stdout.flush()
+    return outcome.exit_code

@@ -1,0 +1,203 @@
+"""``nixos-build-status errors [LOG|-] [--json]``: what broke and why.
+
+With no file, the last build's log (``last-build.log``: everything the tool wrote, nix's
+structured stream included).  Any saved or pasted log works too: plain nix of any
+version, nom's view, internal-json, activation output.
+
+Human output puts the root causes first, each in a few lines a person can act on, and
+sums up the consequences (dependents that could not be built) in one line.  ``--json``
+prints ``{"errors": [...]}``, root causes first.  Exit code 2 when errors were found,
+0 when none, 3 when the log cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from status.commands.common import print_out
+from status.exitcodes import EXIT_BUILD_ERRORS, EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from parsers.events import ErrorEvent
+
+READ_SIZE = 1 << 20
+SHOWN_TAIL = 6
+SHOWN_FRAMES = 3
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "errors", help="the errors of the last build, or of any saved log, root causes first",
+        description="Extract structured errors from a build log: plain nix (any version), "
+                    "nix-output-monitor's view, internal-json, nixos-rebuild, nh, "
+                    "switch-to-configuration and Home Manager output.  Without LOG, the "
+                    "last build's log is read.")
+    parser.add_argument("log", nargs="?", help="log file, or - for stdin (default: the last build)")
+    parser.add_argument("--json", action="store_true", help='print {"errors": [...]}')
+    parser.add_argument("--log-dir", help="where the last build's logs are")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show every error in full (log tail, trace, detail)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from parsers.errors.order import ordered_errors
+    from parsers.replay import extract
+    from records.schema import error_dict
+
+    try:
+        sources, exit_code, names = _sources(args)
+    except OSError as exc:
+        sys.stderr.write(f"nixos-build-status: cannot read {exc.filename}: {exc.strerror}\n")
+        return EXIT_USAGE
+    try:
+        errors, _ = extract(sources, exit_code=exit_code)
+    except OSError as exc:
+        sys.stderr.write(f"nixos-build-status: cannot read {exc.filename}: {exc.strerror}\n")
+        return EXIT_USAGE
+    errors = ordered_errors(errors)
+    if args.json:
+        print_out(json.dumps({"errors": [error_dict(e) for e in errors]}, ensure_ascii=False) + "\n")
+    else:
+        print_out(render(errors, names, verbose=args.verbose))
+    return EXIT_BUILD_ERRORS if errors else EXIT_OK
+
+
+def _sources(args: argparse.Namespace) -> tuple[Iterator[bytes], int | None, str]:
+    """What to read, the build's exit code when the record knows it, and a name for
+    the human output."""
+    if args.log == "-":
+        return _chunks(sys.stdin.buffer), None, "standard input"
+    if args.log:
+        path = Path(args.log)
+        return _read(path), None, str(path)
+    from records.logdir import LAST_BUILD_JSON, LAST_BUILD_LOG, log_dir_for_reading
+
+    directory = log_dir_for_reading(args.log_dir)
+    log = directory / LAST_BUILD_LOG
+    if not log.exists():
+        raise FileNotFoundError(2, "no such file (no build recorded yet?)", str(log))
+    exit_code = None
+    try:
+        record = json.loads((directory / LAST_BUILD_JSON).read_text())
+        if isinstance(record.get("exitCode"), int):
+            exit_code = record["exitCode"]
+    except (OSError, ValueError, AttributeError):
+        pass
+    return _read(log), exit_code, str(log)
+
+
+def _read(path: Path) -> Iterator[bytes]:
+    handle = open(path, "rb")  # noqa: SIM115 - closed by the generator
+    return _chunks(handle, close=True)
+
+
+def _chunks(handle: IO[bytes], close: bool = False) -> Iterator[bytes]:
+    try:
+        while chunk := handle.read(READ_SIZE):
+            yield chunk
+    finally:
+        if close:
+            handle.close()
+
+
+# --- human output ---------------------------------------------------------------------
+
+
+def render(errors: list[ErrorEvent], source: str, *, verbose: bool = False) -> str:
+    """Root causes first, a few lines each; consequences summed up."""
+    if not errors:
+        return f"No errors found in {source}.\n"
+    causes = [e for e in errors if e.root_cause]
+    consequences = [e for e in errors if not e.root_cause]
+    out: list[str] = []
+    heading = (f"{len(causes)} root cause{'s' if len(causes) != 1 else ''}" if causes
+               else "no root cause found")
+    out.append(f"{heading} in {source}:\n")
+    for error in causes:
+        out.extend(_describe(error, verbose))
+    if consequences:
+        if verbose:
+            out.append("\nconsequences:\n")
+            for error in consequences:
+                out.extend(_describe(error, verbose))
+        else:
+            out.append("\n" + _sum_up(consequences) + "\n")
+    return "".join(out)
+
+
+def _describe(error: ErrorEvent, verbose: bool) -> list[str]:
+    lines = [f"\n✗ {error.kind}: {_title(error)}\n"]
+    if error.message and error.message != _title(error):
+        lines.append(f"  {error.message}\n")
+    if error.file:
+        position = ":".join(str(p) for p in (error.file, error.line, error.column) if p is not None)
+        lines.append(f"  at {position}\n")
+    frames = error.trace if verbose else error.trace[-SHOWN_FRAMES:]
+    if frames:
+        lines.append("  trace (innermost last):\n")
+        lines.extend(f"    … {frame}\n" for frame in frames)
+    if error.specified or error.got:
+        lines.append(f"  specified: {error.specified}\n  got:       {error.got}\n")
+    for path in error.paths[:1] if error.kind == "home-manager-clobber" else []:
+        lines.append(f"  move {path} away, or let Home Manager back it up "
+                     f"(home-manager switch -b backup, or home-manager.backupFileExtension)\n")
+    tail = error.log_tail if verbose else error.log_tail[-SHOWN_TAIL:]
+    if tail:
+        key = _key_line(error.log_tail)
+        if key and key not in tail:
+            lines.append(f"  log: {key}\n")
+        lines.append("  last log lines:\n")
+        lines.extend(f"    > {text}\n" for text in tail)
+    hint = _hint(error)
+    if hint:
+        lines.append(f"  {hint}\n")
+    if verbose and error.detail and error.detail != error.message:
+        lines.append("  as printed:\n")
+        lines.extend(f"    {text}\n" for text in error.detail.splitlines())
+    return lines
+
+
+def _title(error: ErrorEvent) -> str:
+    if error.kind == "activation-unit-failed" and error.units:
+        return ", ".join(error.units) + " failed"
+    if error.derivation:
+        details = []
+        if error.exit_code is not None:
+            details.append(f"exit code {error.exit_code}")
+        if error.phase:
+            details.append(f"in {error.phase}")
+        return error.derivation + (f" ({', '.join(details)})" if details else "")
+    return error.message
+
+
+def _hint(error: ErrorEvent) -> str | None:
+    if error.drv_path and error.kind in ("build-failure", "out-of-space", "download", "timeout"):
+        return f"full log: nix log {error.drv_path}"
+    if error.kind == "activation-unit-failed" and error.units:
+        unit = error.units[0]
+        return f"more: systemctl status {unit}; journalctl -xeu {unit}"
+    if error.kind == "out-of-space":
+        return "free space: nix-collect-garbage -d (and remove old boot entries if /boot is full)"
+    return None
+
+
+def _key_line(tail: list[str]) -> str | None:
+    from parsers.errors.classify import key_line
+
+    return key_line(tail)
+
+
+def _sum_up(consequences: list[ErrorEvent]) -> str:
+    names = [e.derivation or e.message for e in consequences]
+    shown = ", ".join(names[:6]) + (f", … ({len(names) - 6} more)" if len(names) > 6 else "")
+    noun = "derivation" if len(names) == 1 else "derivations"
+    verb = "was" if len(names) == 1 else "were"
+    if all(e.kind == "dependency-failure" for e in consequences):
+        return f"Because of this, {len(names)} dependent {noun} {verb} not built: {shown}"
+    return f"Consequences ({len(names)}): {shown}"

@@ -1,0 +1,79 @@
+"""``nixos-build-status [--json] [--verbose] [--no-eval]``: the health of this machine
+(also ``nixos-build-status status``).  Exit 0 in sync and healthy, 1 out of sync,
+2 build errors or failed units, 3 bad arguments; see docs/status.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from status.commands.common import print_out
+
+DESCRIPTION = ("Report this machine's generations (system and Home Manager), the last "
+               "build's errors, failed systemd units, and whether the flake evaluates.")
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds: {text!r}")
+    return value
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    env_timeout = os.environ.get("NIXOS_BUILD_EVAL_TIMEOUT")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="details: every error with its log tail, the failed units' last "
+                             "journal lines, recent journal errors")
+    parser.add_argument("--no-eval", action="store_true",
+                        help="do not evaluate the flake (fast: no nix process)")
+    parser.add_argument("--log-dir", metavar="DIR",
+                        help="where the build records are (default: NIXOS_BUILD_LOG_DIR, else "
+                             "the newer of /var/log/nixos-builds and "
+                             "$XDG_STATE_HOME/nixos-builds)")
+    parser.add_argument("--eval-timeout", metavar="SECONDS", type=positive_seconds,
+                        default=positive_seconds(env_timeout) if env_timeout else 60.0,
+                        help="give up evaluating after this long (default 60, or "
+                             "NIXOS_BUILD_EVAL_TIMEOUT)")
+    parser.add_argument("--timeout", metavar="SECONDS", type=positive_seconds, default=5.0,
+                        help="time limit for each of systemctl, journalctl, nixos-version "
+                             "(default 5)")
+    parser.add_argument("--since", metavar="TIME", default="1 hour ago",
+                        help="count journal errors since TIME (journalctl --since syntax; "
+                             "default '1 hour ago')")
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("status", help="the status report (the same as no subcommand)",
+                            description=DESCRIPTION)
+    add_options(parser)
+    parser.set_defaults(func=run)
+
+
+def options_from(args: argparse.Namespace) -> Any:
+    from status.report import StatusOptions
+
+    return StatusOptions(log_dir=args.log_dir, evaluate=not args.no_eval,
+                         eval_timeout=args.eval_timeout, probe_timeout=args.timeout,
+                         journal_since=args.since, verbose=args.verbose)
+
+
+def run(args: argparse.Namespace) -> int:
+    from status.report import collect
+
+    report = collect(options_from(args))
+    if args.json:
+        text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    else:
+        from status.render import render, use_colour
+
+        text = render(report, verbose=args.verbose, colour=use_colour(sys.stdout))
+    print_out(text)
+    return int(report["exitCode"])
