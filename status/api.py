@@ -21,16 +21,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from system.sysroot import SystemRoot
 
-__all__ = [
-    "check_failed_units", "check_journal_errors", "create_status_report",
-    "extract_build_phase", "extract_nix_errors", "get_build_history",
-    "get_build_history_summary", "get_current_commit", "get_current_generation",
-    "get_current_generation_json", "get_current_nixpkgs_rev", "get_generation_short",
-    "get_home_manager_generation", "get_last_build_exit_code", "get_last_build_status",
-    "is_generation_in_sync", "json_bool", "json_escape", "status_report",
-    "was_last_build_successful",
-]
-
 _TRUE_WORDS = frozenset({"true", "yes", "y", "on", "1"})
 
 PathLike = str | os.PathLike[str]
