@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Final
 
-from parsers.events import ErrorEvent
+from parsers.errors.finding import Finding
 
 UNITS_FAILED = re.compile(r"^warning: the following (?:user )?units failed: (.+?)\s*$")
 _CLOBBER_WAY = re.compile(r"^Existing file '([^']+)' is in the way of '([^']+)'\s*$")
@@ -101,39 +101,39 @@ def split_units(text: str) -> list[str]:
     return [u.strip() for u in text.split(",") if u.strip()]
 
 
-def clobber(text: str) -> ErrorEvent | None:
+def clobber(text: str) -> Finding | None:
     """Home Manager refusing to overwrite a file it does not manage (a backup or a
     skip of an identical file is not an error)."""
     m = _CLOBBER_WAY.match(text)
     if m:
-        return ErrorEvent(kind="home-manager-clobber", message=text.strip(),
+        return Finding(kind="home-manager-clobber", message=text.strip(),
                           paths=[m.group(1), m.group(2)])
     m = _CLOBBER.match(text)
     if m:
-        return ErrorEvent(kind="home-manager-clobber", message=text.strip(),
+        return Finding(kind="home-manager-clobber", message=text.strip(),
                           paths=[p for p in m.groups() if p])
     return None
 
 
-def activation_failure(text: str) -> ErrorEvent | None:
+def activation_failure(text: str) -> Finding | None:
     """switch-to-configuration's and Home Manager's own failure lines."""
     if _ACTIVATION_FAILED.match(text):
-        return ErrorEvent(kind="other", message=text.strip())
+        return Finding(kind="other", message=text.strip())
     return None
 
 
-def is_activation_summary(event: ErrorEvent) -> bool:
+def is_activation_summary(event: Finding) -> bool:
     """``Failed to run activate script``: says that a snippet failed, not which."""
     return event.message.startswith("Failed to run activate script")
 
 
-def unit_job_failure(text: str) -> ErrorEvent | None:
+def unit_job_failure(text: str) -> Finding | None:
     """``Failed to restart foo.service`` / ``Job for foo.service failed``: a hint; the
     ``units failed`` warning that usually follows says it with the unit's status."""
     m = _UNIT_JOB_FAILED.match(text)
     if m:
         unit = m.group(1) or m.group(2)
-        return ErrorEvent(kind="activation-unit-failed", message=text.strip(), units=[unit])
+        return Finding(kind="activation-unit-failed", message=text.strip(), units=[unit])
     return None
 
 
@@ -152,12 +152,12 @@ class StatusBlock:
         self.text = text
         self.depth = depth  # journal prefixes around the whole log (0; 1 if it is a journal)
         self.tail: list[str] = []
-        self.causes: list[ErrorEvent] = []
+        self.causes: list[Finding] = []
         self.explained: set[str] = set()
         self._current: str | None = None
 
     def take(self, text: str, journals: int,
-             interpret: Callable[[str], ErrorEvent | None]) -> bool:
+             interpret: Callable[[str], Finding | None]) -> bool:
         """Take the line (without its prefixes; ``journals``: how many journal prefixes
         it had) if it belongs to the block; ``interpret`` names a cause in a journal
         message."""
@@ -177,12 +177,12 @@ class StatusBlock:
             return True
         return text.startswith(("Hint: ", "Warning: journal has been rotated"))
 
-    def error(self, hm_failed_before: bool) -> ErrorEvent:
+    def error(self, hm_failed_before: bool) -> Finding:
         """The unit failure; a consequence when every unit's failure is explained."""
         explained = set(self.explained)
         if hm_failed_before:
             explained.update(u for u in self.units if u.startswith("home-manager-"))
-        return ErrorEvent(
+        return Finding(
             kind="activation-unit-failed", message=self.text.strip(), units=self.units,
             root_cause=not all(u in explained for u in self.units),
             log_tail=self.tail[-self.MAX_TAIL:],

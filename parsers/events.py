@@ -223,6 +223,7 @@ class ErrorEvent(Event, tag="error", kw_only=True):
     specified: str | None = None
     got: str | None = None
     detail: str | None = None
+    hint: str | None = None
 
 
 class ActivityStarted(Event, tag="activity.started", kw_only=True):

@@ -16,6 +16,7 @@ section (fed to the error-report reader like any nix output), failed nodes of th
 from __future__ import annotations
 
 import re
+from enum import Enum
 from typing import Final
 
 FRAME_CHARS: Final = frozenset("┏┃┣┗")
@@ -29,7 +30,19 @@ _FAILED_NODE = re.compile(
 _EXITED = re.compile(r"⚠ (Exited (?:after \d+ build failures?|with \d+ errors? reported by nix).*?)\s*$")
 _FINISHED = re.compile(r"│ (?:⚠ Finished with \d+ traces? reported by nix|Finished) at \d")
 
-ERROR_TEXT, FAILED_NODE, SUMMARY, FINISHED, OTHER = range(5)
+
+
+class NomLine(Enum):
+    """What one line of nom's frame says."""
+
+    ERROR_TEXT = "error-text"  # a line of the errors section, behind the gutter
+    FAILED_NODE = "failed-node"  # a failed derivation in the dependency graph
+    SUMMARY = "summary"  # nom exited after failures
+    FINISHED = "finished"  # nom's table says the build finished
+    OTHER = "other"
+
+
+ERROR_TEXT, FAILED_NODE, SUMMARY, FINISHED, OTHER = NomLine
 
 
 class NomView:
@@ -40,7 +53,7 @@ class NomView:
     def __init__(self) -> None:
         self.in_errors = False
 
-    def line(self, text: str) -> tuple[int, str, tuple[str | None, ...]]:
+    def line(self, text: str) -> tuple[NomLine, str, tuple[str | None, ...]]:
         """What the line says: ``(ERROR_TEXT, text behind the gutter, ())``,
         ``(FAILED_NODE, name, (exit code, "hash" or None, phase))``, ``(SUMMARY,
         text, ())`` (nom exited after failures), ``(FINISHED, "", ())`` or

@@ -20,20 +20,19 @@ substring tests and one dictionary lookup on its first two characters.
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Callable
 from typing import Final
 
 from parsers import activation, nomview
 from parsers.errors import blocks
 from parsers.errors import classify as nixerrors
-from parsers.events import Activation, ErrorEvent, LogLine, UnitFailed
-from parsers.state import HINT, WRAPPER, ParseState
-from parsers.store import machine_name, store_name
+from parsers.errors.finding import Finding
+from parsers.errors.policy import Strength
+from parsers.events import Activation, LogLine, UnitFailed
+from parsers.nomview import NomLine
+from parsers.state import ParseState
+from parsers.store import machine_name
 from parsers.terminal import unwrap, visible
-
-EVIDENCE_WINDOW: Final = 40  # lines: how far back a clue may explain an error
-RECENT_OUTPUT: Final = 25
 
 _BUILDING = re.compile(r"^building '(/nix/store/[^']+\.drv)'(?: on '([^']+)')?\.\.\.\s*$")
 _COPYING = re.compile(r"^copying path '(/nix/store/[^']+)' (from|to) '([^']+)'\.\.\.\s*$")
@@ -60,30 +59,27 @@ _STEPS: Final = activation.STEPS
 
 
 class TextParser:
-    """Text lines of any of the formats above; events go to ``state.out``."""
+    """Text lines of any of the formats above; events go to ``state.out``, what they say
+    about errors to ``state.policy`` (which decides what is reported)."""
 
     def __init__(self, state: ParseState) -> None:
         self.state = state
         self.out = state.out
+        self.policy = state.policy
         self._plan = state.plan
         self._lineno = 0
         self._block: blocks.Block | None = None
         self._status: activation.StatusBlock | None = None
         self._nom = nomview.NomView()
-        self._nom_failed: set[str] = set()
-        self._evidence: list[tuple[int, ErrorEvent]] = []
-        # Builder output we could not attribute to a derivation (plain nix-build prints
-        # every running build's log unprefixed): the tail of a failure without its own.
-        self._recent: deque[str] = deque(maxlen=RECENT_OUTPUT)
-        self._building = False  # builds are running: unknown lines are their output
-        self._nix_seen = False  # nix's own framing was seen (else: a bare builder log)
-        self._bare_phases = 0
-        self._bare_output: str | None = None
-        self._hm_failed = False
-        self._snippet_failed = False  # an activation snippet's failure was reported
-        # The last line of a tool's own output (not a builder's): what a program nix ran
-        # (git) said before nix reported that it failed.
-        self._tool_said: tuple[int, str] | None = None
+        self._recent = self.policy.recent  # unattributed builder output (the policy's)
+        # True iff a build is running as far as the log shows (a ``building '…'`` line or
+        # a phase banner since the last activation step): unknown lines are its output.
+        self._building = False
+        # True iff nix's own framing (a build or copy line, a plan, a nix report, nom's
+        # view) was seen; a log with phase banners but no framing is a bare builder log.
+        self._nix_seen = False
+        self._bare_phases = 0  # stdenv phase banners seen before any nix framing
+        self._bare_output: str | None = None  # the output path a bare builder log names
         self._journals = 0  # journal prefixes of the current line
         self._by_name: dict[str, str] = {}  # "name> " prefixes to derivation paths
         # Keyed by a line's first two characters: most lines (a builder's output) find
@@ -165,18 +161,18 @@ class TextParser:
                     self._bare_output = m.group(1)
             return
         if text.strip():
-            self._tool_said = (self._lineno, text.strip())
+            self.policy.said = (self._lineno, text.strip())
         if "No space left on device" in text or "Disk quota exceeded" in text:
-            self._hint(ErrorEvent(kind="out-of-space", message=text.strip()))
+            self._clue(Finding(kind="out-of-space", message=text.strip()))
         elif "denied" in text or "verification failed" in text:
             if _SSH_DENIED.search(text):
-                self._hint(ErrorEvent(kind="permission", message=text.strip()))
+                self._clue(Finding(kind="permission", message=text.strip()))
         elif "Assertion `" in text and _CXX_ASSERT.match(text):
             # Nix itself crashed (a C++ assert), not a NixOS assertion.
-            self._error(ErrorEvent(kind="other", message=text.strip()))
+            self._found(Finding(kind="other", message=text.strip()))
         elif ("doas" in text or "auth" in text or "pkexec" in text) and \
                 _ELEVATION_FAILED.match(text):
-            self._error(ErrorEvent(kind="permission", message=text.strip()))
+            self._found(Finding(kind="permission", message=text.strip()))
 
     # --- handlers by how a line starts (True: the line was taken) ----------------------
 
@@ -250,20 +246,19 @@ class TextParser:
                 self._building = False
                 return True
         elif text.startswith("warning: error(s) occurred while switching"):
-            self.state.weak(ErrorEvent(kind="other", message=text.strip()), WRAPPER)
+            self.policy.weak(Finding(kind="other", message=text.strip()), Strength.WRAPPER)
         return True
 
     def _tool_error(self, text: str) -> bool:
         if text.startswith("Existing file '"):
             event = activation.clobber(text)
             if event is not None:
-                self._hm_failed = True
-                self._error(event)
+                self._found(event)
             return True
         if text.startswith("Error:"):
             event = activation.activation_failure(text)
             if event is not None:
-                self._error(event)
+                self._found(event)
                 return True
             if self._building:
                 return False  # a builder's own output
@@ -272,8 +267,8 @@ class TextParser:
         if text.startswith("ERROR ") and not self._building:
             m = _NH_ERROR.match(text)
             if m:
-                self.state.weak(ErrorEvent(kind=nixerrors.kind_of(m.group(1)) or "other",
-                                           message=m.group(1).strip()), WRAPPER)
+                self.policy.weak(Finding(kind=nixerrors.kind_of(m.group(1)) or "other",
+                                         message=m.group(1).strip()), Strength.WRAPPER)
                 return True
         return False
 
@@ -283,15 +278,11 @@ class TextParser:
         that follows says it with the unit's status)."""
         event = activation.activation_failure(text)
         if event is not None:
-            if activation.is_activation_summary(event) and self._snippet_failed:
-                self.state.weak(event, WRAPPER)
-            else:
-                self._snippet_failed = event.message.startswith("Activation script snippet ")
-                self._error(event)
+            self.policy.activation_failure(event, self._lineno)
             return True
         event = activation.unit_job_failure(text)
         if event is not None:
-            self._hint(event)
+            self._clue(event)
             return True
         return False
 
@@ -300,8 +291,8 @@ class TextParser:
             m = _COMMAND_FAILED.match(text)
             if m:
                 code = int(m.group(1)) if m.group(1) else 128 + int(m.group(2))
-                self.state.weak(ErrorEvent(kind="other", message=text.strip(), exit_code=code),
-                                WRAPPER)
+                self.policy.weak(Finding(kind="other", message=text.strip(), exit_code=code),
+                                 Strength.WRAPPER)
                 return True
         return False
 
@@ -314,7 +305,8 @@ class TextParser:
     def _init_changed(self, text: str) -> bool:
         if text.startswith("Warning: the new NixOS configuration has an"):
             # switch-to-configuration exits 100: the new init needs a reboot.
-            self.state.weak(ErrorEvent(kind="other", message=" ".join(text.split())), WRAPPER)
+            self.policy.weak(Finding(kind="other", message=" ".join(text.split())),
+                             Strength.WRAPPER)
             return True
         return False
 
@@ -332,10 +324,10 @@ class TextParser:
         if text.startswith("sudo: "):
             m = _SUDO_FATAL.match(text)
             if m:
-                self._error(ErrorEvent(kind="timeout" if m.group(1) else "permission",
-                                       message=text.strip()))
+                self._found(Finding(kind="timeout" if m.group(1) else "permission",
+                                    message=text.strip()))
             elif text.startswith("sudo: a password is required"):
-                self._hint(ErrorEvent(kind="permission", message=text.strip()))
+                self._clue(Finding(kind="permission", message=text.strip()))
             return True
         return False
 
@@ -363,24 +355,21 @@ class TextParser:
     def _nom_line(self, text: str) -> None:
         self._nix_seen = True
         kind, payload, extra = self._nom.line(text)
-        if kind == nomview.FINISHED:
-            self.state.succeeded = True
-        if kind == nomview.ERROR_TEXT:
+        if kind is NomLine.ERROR_TEXT:
             self._text(payload)
             return
+        if kind is NomLine.FINISHED:
+            self.state.succeeded = True
         if self._block is not None:
             self._close_block()
-        if kind == nomview.FAILED_NODE:
-            if payload not in self._nom_failed:
-                self._nom_failed.add(payload)
-                code, hash_mismatch, phase = extra
-                event = ErrorEvent(
-                    kind="hash-mismatch" if hash_mismatch else "build-failure",
-                    message=text[text.index("⚠") + 1:].strip(), derivation=payload,
-                    exit_code=int(code) if code else None, phase=phase)
-                self.state.fallback(event)
-        elif kind == nomview.SUMMARY:
-            self.state.weak(ErrorEvent(kind="other", message=payload), WRAPPER)
+        if kind is NomLine.FAILED_NODE:
+            code, hash_mismatch, phase = extra
+            self.policy.fallback(Finding(
+                kind="hash-mismatch" if hash_mismatch else "build-failure",
+                message=text[text.index("⚠") + 1:].strip(), derivation=payload,
+                exit_code=int(code) if code else None, phase=phase))
+        elif kind is NomLine.SUMMARY:
+            self.policy.weak(Finding(kind="other", message=payload), Strength.WRAPPER)
 
     # --- derivations ------------------------------------------------------------------
 
@@ -417,23 +406,18 @@ class TextParser:
         self.state.activated = True
         self.out.append(Activation(step=step, text=text, units=units))
 
-    def _cause_in_journal(self, message: str) -> ErrorEvent | None:
+    @staticmethod
+    def _cause_in_journal(message: str) -> Finding | None:
         if message.startswith("Existing file '"):
-            event = activation.clobber(message)
-            if event is not None:
-                self._hm_failed = True
-            return event
+            return activation.clobber(message)
         if message.startswith(("Oops, ", "Activation script snippet ")):
             return activation.activation_failure(message)
         return None
 
     def _close_status(self) -> None:
         status, self._status = self._status, None
-        if status is None:
-            return
-        for cause in status.causes:
-            self._error(cause)
-        self._error(status.error(self._hm_failed))
+        if status is not None:
+            self.policy.unit_status(status, self._lineno)
 
     # --- blocks -----------------------------------------------------------------------
 
@@ -446,66 +430,24 @@ class TextParser:
         if block is None:
             return
         kind = block.kind
-        if kind in (blocks.REPORT, blocks.BANNER):
-            self._report(block.lines)
-        elif kind == blocks.QUOTE:
-            event = blocks.quote_error(block.lines)
-            if event is not None:
-                self._error(event)
-        elif kind == blocks.CHAIN:
-            self._clue_or_wrapper(blocks.chain_error(block.lines))
-        elif kind == blocks.TRACEBACK:
-            self._clue_or_wrapper(blocks.traceback_error(block.lines))
+        if kind is blocks.REPORT or kind is blocks.BANNER:
+            event = nixerrors.classify_lines(block.lines)
+            if self.policy.report(event, block.lines, self._lineno, self._building):
+                self._nix_seen = True
+        elif kind is blocks.QUOTE:
+            quoted = blocks.quote_error(block.lines)
+            if quoted is not None:
+                self._found(quoted)
+        elif kind is blocks.CHAIN:
+            self.policy.tool_report(blocks.chain_error(block.lines), self._lineno)
+        elif kind is blocks.TRACEBACK:
+            self.policy.tool_report(blocks.traceback_error(block.lines), self._lineno)
 
-    def _report(self, lines: list[str]) -> None:
-        event = nixerrors.classify_lines(lines)
-        if self._building and not nixerrors.is_nix_report(event):
-            # A builder's own "error:" (a compiler, a test) printed in nix's log.
-            self._recent.extend(lines)
-            return
-        self._nix_seen = True
-        said = self._tool_said
-        if said is not None and self._lineno - said[0] <= len(lines) + 2:
-            nixerrors.explain_program_failure(event, said[1])
-        self._error(event)
+    def _clue(self, finding: Finding) -> None:
+        self.policy.clue(finding, self._lineno)
 
-    def _clue_or_wrapper(self, event: ErrorEvent) -> None:
-        """A tool's own error report: a clue when it names a cause (no space left, a
-        permission), else a wrapper of a failure reported elsewhere."""
-        if event.kind == "other":
-            self.state.weak(event, WRAPPER)
-        else:
-            self._hint(event)
-
-    # --- committing -------------------------------------------------------------------
-
-    def _hint(self, event: ErrorEvent) -> None:
-        self._evidence.append((self._lineno, event))
-
-    def _error(self, event: ErrorEvent) -> None:
-        """Commit an error, letting recent clues explain it.
-
-        A generic failure ("failed to start SSH connection", "Failed to install
-        bootloader") takes the kind and words of a specific clue printed just before it
-        (``Permission denied (publickey)``, ``No space left on device``); a builder
-        failure becomes ``out-of-space`` if the disk filled up."""
-        recent = [(n, e) for n, e in self._evidence if self._lineno - n <= EVIDENCE_WINDOW]
-        if event.drv_path and event.kind == "build-failure":
-            if not event.log_tail and not self.state.tracker.tail(event.drv_path) and self._recent:
-                event.log_tail = list(self._recent)
-            nixerrors.refine_build_kind(event, "\n".join(self._recent))
-            if event.kind == "build-failure" and any(e.kind == "out-of-space" for _, e in recent):
-                event.kind = "out-of-space"
-            self._recent.clear()
-        elif event.kind == "other" and event.derivation is None:
-            clue = next((e for _, e in reversed(recent)
-                         if e.kind in ("permission", "out-of-space", "timeout")), None)
-            if clue is not None:
-                event.kind = clue.kind
-                event.detail = "\n".join(filter(None, (clue.message, event.detail or event.message)))
-                event.message = clue.message
-                self._evidence = [(n, e) for n, e in self._evidence if e is not clue]
-        self.state.error(event)
+    def _found(self, finding: Finding) -> None:
+        self.policy.found(finding, self._lineno)
 
     def flush(self) -> None:
         """End of stream: whatever is still open is complete now."""
@@ -513,20 +455,6 @@ class TextParser:
             self._close_block()
         if self._status is not None:
             self._close_status()
-        for _, event in self._evidence:
-            self.state.weak(event, HINT)
-        self._evidence.clear()
+        self.policy.end_of_text()
         if self._bare_phases and not self._nix_seen:
-            self._bare_log_failure()
-
-    def _bare_log_failure(self) -> None:
-        """A builder's log without nix around it (``nix log``, a CI artifact): it failed
-        if its last lines say so."""
-        tail = list(self._recent)
-        key = nixerrors.key_line(tail[-10:])
-        if key is None or not nixerrors.is_strong_key_line(key):
-            return
-        name = store_name(self._bare_output) if self._bare_output else None
-        event = ErrorEvent(kind="build-failure", message=key, derivation=name, log_tail=tail)
-        nixerrors.refine_build_kind(event, "")
-        self.state.weak(event, HINT)
+            self.policy.bare_log_failure(self._bare_output)

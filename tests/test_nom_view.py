@@ -3,6 +3,8 @@ with redraws, symbols of nom before 2.1, and nh's mix of nom and activation text
 
 from __future__ import annotations
 
+import pytest
+
 from parsers.nomview import ERROR_TEXT, FAILED_NODE, FINISHED, SUMMARY, NomView
 from parsers.replay import extract, extract_bytes
 from tests.conftest import REAL_CORPUS
@@ -84,6 +86,7 @@ def test_a_line_nom_cut_to_the_terminal_width_still_leaves_the_failed_derivation
     assert finished.success is False
 
 
+@pytest.mark.skipif(not REAL_CORPUS.is_dir(), reason="the real corpus is not beside the project")
 def test_real_nom_captures_are_successes():
     for name in ("028.log", "040.log"):
         assert extract_bytes((REAL_CORPUS / name).read_bytes()) == []

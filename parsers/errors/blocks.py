@@ -15,12 +15,25 @@
 from __future__ import annotations
 
 import re
+from enum import Enum
 from typing import Final
 
 from parsers.errors.classify import QUOTED, derivation_name, key_line, kind_of, refine_build_kind
-from parsers.events import ErrorEvent
+from parsers.errors.finding import Finding
 
-REPORT, IGNORED, BANNER, QUOTE, CHAIN, TRACEBACK = range(6)
+
+class BlockKind(Enum):
+    """What a block collects (see the module docstring)."""
+
+    REPORT = "report"
+    IGNORED = "ignored"
+    BANNER = "banner"
+    QUOTE = "quote"
+    CHAIN = "chain"
+    TRACEBACK = "traceback"
+
+
+REPORT, IGNORED, BANNER, QUOTE, CHAIN, TRACEBACK = BlockKind
 
 MAX_REPORT_LINES: Final = 4000
 MAX_BANNER_LINES: Final = 60
@@ -40,7 +53,7 @@ _NIX_LOG_HINT = re.compile(r"nix(?:-store -l| log) (/nix/store/\S+?\.drv)")
 class Block:
     __slots__ = ("done", "kind", "lines")
 
-    def __init__(self, kind: int, first: str) -> None:
+    def __init__(self, kind: BlockKind, first: str) -> None:
         self.kind = kind
         self.lines = [first]
         self.done = False  # the block knows it is complete (no need to see the next line)
@@ -48,27 +61,27 @@ class Block:
     def take(self, text: str) -> bool:
         """Add ``text`` if it continues the block."""
         kind = self.kind
-        if kind in (REPORT, IGNORED):
+        if kind is REPORT or kind is IGNORED:
             if self._continues_report(text):
                 if len(self.lines) < MAX_REPORT_LINES:
                     self.lines.append(text)
                 return True
             return False
-        if kind == BANNER:
+        if kind is BANNER:
             # The 2.4 era body is not indented: it runs to nix's closing hint.
             if text.startswith(_BANNER_END) or len(self.lines) >= MAX_BANNER_LINES:
                 return False
             self.lines.append(text)
             self.done = text.startswith("(use '--show-trace'")
             return True
-        if kind == QUOTE:
+        if kind is QUOTE:
             stripped = text.lstrip()
             if text[:1] in (" ", "\t") and (
                     stripped.startswith(("> ", "For full logs", "nix log ")) or stripped == ">"):
                 self.lines.append(text)
                 return True
             return False
-        if kind == CHAIN:
+        if kind is CHAIN:
             if not text.strip() or text[0] in " \t" or text.startswith(_CHAIN_SECTIONS):
                 self.lines.append(text)
                 return True
@@ -97,7 +110,7 @@ class Block:
             line.lstrip().startswith("error:") for line in self.lines[1:])
 
 
-def quote_error(lines: list[str]) -> ErrorEvent | None:
+def quote_error(lines: list[str]) -> Finding | None:
     """Quoted log lines and nix's "For full logs, run 'nix log X'" without the report's
     header: the failure of X, its message the line that says what went wrong."""
     hint = _NIX_LOG_HINT.search("\n".join(lines))
@@ -105,14 +118,14 @@ def quote_error(lines: list[str]) -> ErrorEvent | None:
         return None
     tail = [m.group(1) for m in map(QUOTED.match, lines) if m]
     path = hint.group(1)
-    event = ErrorEvent(kind="build-failure", message=key_line(tail) or lines[-1].strip(),
+    event = Finding(kind="build-failure", message=key_line(tail) or lines[-1].strip(),
                        drv_path=path, derivation=derivation_name(path), log_tail=tail,
                        detail="\n".join(lines))
     refine_build_kind(event, "")
     return event
 
 
-def chain_error(lines: list[str]) -> ErrorEvent:
+def chain_error(lines: list[str]) -> Finding:
     """A Rust error chain as one line, outermost first: ``Error: a: b: c``."""
     parts = [lines[0][len("Error:"):].strip()]
     for candidate in lines[1:]:
@@ -123,11 +136,11 @@ def chain_error(lines: list[str]) -> ErrorEvent:
         if m:
             parts.append(m.group(1).strip())
     message = "Error: " + ": ".join(p for p in parts if p)
-    return ErrorEvent(kind=kind_of(message) or "other", message=message,
+    return Finding(kind=kind_of(message) or "other", message=message,
                       detail="\n".join(lines).strip())
 
 
-def traceback_error(lines: list[str]) -> ErrorEvent:
+def traceback_error(lines: list[str]) -> Finding:
     """A Python traceback: its exception line."""
     last = lines[-1].strip()
-    return ErrorEvent(kind=kind_of(last) or "other", message=last, detail="\n".join(lines).strip())
+    return Finding(kind=kind_of(last) or "other", message=last, detail="\n".join(lines).strip())

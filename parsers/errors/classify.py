@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from parsers.events import ErrorEvent
+from parsers.errors.finding import Finding
 from parsers.store import strip_ansi
 
 _Q = r"['‘’`\"]"
@@ -138,7 +138,7 @@ _SUMMARY = re.compile(
 
 
 def classify(report: str, *, file: str | None = None, line: int | None = None,
-             column: int | None = None) -> ErrorEvent:
+             column: int | None = None) -> Finding:
     """Structure one nix error report.  ``file``/``line``/``column`` are positions nix
     gave separately (internal-json ``msg`` fields), used when the text has none."""
     text = strip_ansi(report).replace("\r", "")
@@ -146,15 +146,15 @@ def classify(report: str, *, file: str | None = None, line: int | None = None,
 
 
 def classify_lines(lines: list[str], *, file: str | None = None, line: int | None = None,
-                   column: int | None = None) -> ErrorEvent:
+                   column: int | None = None) -> Finding:
     """:func:`classify` for a report already split into lines without escapes."""
     while lines and not lines[-1].strip():
         lines = lines[:-1]
     if not lines:
-        return ErrorEvent(kind="other", message="error")
+        return Finding(kind="other", message="error")
     detail = "\n".join(lines).strip()
     head = lines[0].strip()
-    event = ErrorEvent(kind="other", message=_one_line(head), detail=detail)
+    event = Finding(kind="other", message=_one_line(head), detail=detail)
     # A builder's quoted log lines are not nix's words: never match wording in them.
     own = [c for c in lines if not QUOTED.match(c)]
     own_text = "\n".join(own)
@@ -167,7 +167,7 @@ def classify_lines(lines: list[str], *, file: str | None = None, line: int | Non
 _PROGRAM_FAILED = re.compile(r"^error: program [`'‘]([^'’`]+)['’`] failed with exit code")
 
 
-def explain_program_failure(event: ErrorEvent, said: str) -> None:
+def explain_program_failure(event: Finding, said: str) -> None:
     """``error: program 'git' failed with exit code 128`` only says that a program nix
     ran failed; what the program printed just before (``fatal: couldn't find remote
     ref …``, in any language) is the error to act on."""
@@ -176,18 +176,18 @@ def explain_program_failure(event: ErrorEvent, said: str) -> None:
         event.message = said
 
 
-def is_summary(event: ErrorEvent) -> bool:
+def is_summary(event: Finding) -> bool:
     """A summary or wrapper line that only repeats a failure reported elsewhere."""
     return bool(_SUMMARY.match(event.message))
 
 
-def is_transient(event: ErrorEvent) -> bool:
+def is_transient(event: Finding) -> bool:
     """A substituter that could not answer or serve a path: nix tries the next one or
     builds from source, so this explains a failure only when nothing else does."""
     return event.kind == "download" and event.drv_path is None and bool(_TRANSIENT.search(event.message))
 
 
-def is_nix_report(event: ErrorEvent) -> bool:
+def is_nix_report(event: Finding) -> bool:
     """The report reads like nix's own (a build, a fetch, an evaluation), not a
     builder's ``error:`` line (compilers, test runners, fetchurl's "cannot download …
     from any mirror") that nix printed in its log."""
@@ -229,7 +229,7 @@ def derivation_name(path: str) -> str:
 # --- builds ---------------------------------------------------------------------------
 
 
-def _build_failure(event: ErrorEvent, lines: list[str], own: list[str], own_text: str) -> bool:
+def _build_failure(event: Finding, lines: list[str], own: list[str], own_text: str) -> bool:
     """Fill ``event`` if the report is about a build, a fetch or a fixed output."""
     m = _HASH_MISMATCH.search(own_text)
     if m:
@@ -293,7 +293,7 @@ def _build_failure(event: ErrorEvent, lines: list[str], own: list[str], own_text
     return False
 
 
-def _builder_tail(event: ErrorEvent, lines: list[str], own_text: str) -> None:
+def _builder_tail(event: Finding, lines: list[str], own_text: str) -> None:
     event.log_tail = _log_tail(lines)
     # stdenv announces its phases in the log ("Running phase: buildPhase", 23.11+).
     event.phase = next((m.group(1) for m in map(_PHASE_LINE.match, reversed(event.log_tail)) if m),
@@ -302,7 +302,7 @@ def _builder_tail(event: ErrorEvent, lines: list[str], own_text: str) -> None:
     refine_build_kind(event, own_text)
 
 
-def refine_build_kind(event: ErrorEvent, context: str) -> None:
+def refine_build_kind(event: Finding, context: str) -> None:
     """A failed builder whose log (or nix's note, or ``context``: output printed around
     it) shows the disk filling up is ``out-of-space``; a fetcher that could not
     download is ``download``: that is what the person has to fix, not the build."""
@@ -343,7 +343,7 @@ def _log_tail(lines: list[str]) -> list[str]:
 # --- evaluation and everything else ---------------------------------------------------
 
 
-def _evaluation_error(event: ErrorEvent, lines: list[str], file: str | None,
+def _evaluation_error(event: Finding, lines: list[str], file: str | None,
                       line: int | None, column: int | None) -> None:
     """Message, kind, position and trace of a report that is not about a build.
 
@@ -498,7 +498,7 @@ def _position(path: str, line: str, column: str) -> tuple[str, int | None, int |
     return (path, int(line) or None, int(column) or None)
 
 
-def _set_drv(event: ErrorEvent, path: str) -> None:
+def _set_drv(event: Finding, path: str) -> None:
     event.drv_path = path
     event.derivation = derivation_name(path)
 
