@@ -54,6 +54,14 @@ _ELEVATION_FAILED = re.compile(
     r"^(?:doas: Authentication failed|Error executing command as another user: Not authorized"
     r"|pkexec: .*not authorized|.*: pam_authenticate failed)")
 
+# Nix's progress bar and evaluation status, captured without the erase that removes
+# them (a paste, a pipe): the next line's text is glued to them.
+_PROGRESS = re.compile(r"^(?:\[\d+(?:/\d+){0,3} (?:built|copied)\b[^\]]*\]|evaluating (?:derivation|file) '[^']*')")
+_GLUE_STARTS: Final = frozenset("^[e")
+# Nix crashing (2.2x: "terminating due to unexpected unrecoverable internal error: …",
+# then "Nix crashed. This is a bug.").
+_NIX_CRASH: Final = "terminating due to unexpected unrecoverable internal error: "
+
 _FRAME_CHARS: Final = nomview.FRAME_CHARS
 _STEPS: Final = activation.STEPS
 
@@ -93,6 +101,7 @@ class TextParser:
             "Oo": self._activation_failure, "Jo": self._activation_failure,
             "Co": self._wrapper_command, "Tr": self._traceback_start, "Wa": self._init_changed,
             "Ru": self._phase_banner, "su": self._sudo, "/n": self._store_path_line,
+            "te": self._nix_crash, "Ni": self._nix_crash,
         }
 
     # --- per line ---------------------------------------------------------------------
@@ -113,6 +122,8 @@ class TextParser:
                 return
             self._close_status()
         self._journals = journals
+        if text[:1] in _GLUE_STARTS:
+            text = _unglued(text)
         if text[:1] in _FRAME_CHARS:
             self._nom_line(text)
             return
@@ -275,7 +286,11 @@ class TextParser:
     def _activation_failure(self, text: str) -> bool:
         """switch-to-configuration's and Home Manager's failure lines, and systemctl's
         "Job for … failed" / "Failed to start …" (a clue: the units-failed warning
-        that follows says it with the unit's status)."""
+        that follows says it with the unit's status); a bare ``Failed assertions:``
+        list (a paste without its ``error:`` line)."""
+        if text.startswith("Failed assertions:"):
+            self._bare_assertions(text)
+            return True
         event = activation.activation_failure(text)
         if event is not None:
             self.policy.activation_failure(event, self._lineno)
@@ -307,6 +322,15 @@ class TextParser:
             # switch-to-configuration exits 100: the new init needs a reboot.
             self.policy.weak(Finding(kind="other", message=" ".join(text.split())),
                              Strength.WRAPPER)
+            return True
+        return False
+
+    def _nix_crash(self, text: str) -> bool:
+        if text.startswith(_NIX_CRASH):
+            self._found(Finding(kind="other", message=text.strip()))
+            return True
+        if text.startswith("Nix crashed. This is a bug."):
+            self.policy.weak(Finding(kind="other", message=text.strip()), Strength.WRAPPER)
             return True
         return False
 
@@ -344,11 +368,21 @@ class TextParser:
             # A builder's quoted log lines without nix's header (a pasted excerpt).
             self._block = blocks.Block(blocks.QUOTE, text)
             return True
+        if c == "F" and stripped.startswith("Failed assertions:"):
+            self._bare_assertions(text)
+            return True
         if c in ("…", "e") and (stripped.startswith(("… ", "error: ")) or stripped == "error:"):
             # A report pasted without its first line: a trace, or the inner error.
             self._block = blocks.Block(blocks.REPORT, text)
             return True
         return False
+
+    def _bare_assertions(self, text: str) -> None:
+        """NixOS's ``Failed assertions:`` list without nix's ``error:`` line before it:
+        the report it belongs to."""
+        block = blocks.Block(blocks.REPORT, "error:")
+        block.lines.append(text)
+        self._block = block
 
     # --- nom's view -------------------------------------------------------------------
 
@@ -403,6 +437,7 @@ class TextParser:
 
     def _activation(self, step: str, text: str, units: list[str]) -> None:
         self._building = False
+        self.policy.activation_step()
         self.state.activated = True
         self.out.append(Activation(step=step, text=text, units=units))
 
@@ -458,3 +493,19 @@ class TextParser:
         self.policy.end_of_text()
         if self._bare_phases and not self._nix_seen:
             self.policy.bare_log_failure(self._bare_output)
+
+
+def _unglued(text: str) -> str:
+    """The line without the terminal's ``^C`` echo and nix's progress text glued before
+    it (captured without the erase that removed them): what nix printed next."""
+    while text.startswith("^C"):
+        text = text[2:]
+    m = _PROGRESS.match(text)
+    if m is None:
+        return text
+    if text[0] == "[":
+        # The bar is followed by a build's status ("building foo (checkPhase): …"),
+        # possibly redrawn several times, and then the line nix printed.
+        at = text.rfind("error: ")
+        return text[at:] if at > 0 else text
+    return text[m.end():] or text

@@ -46,7 +46,7 @@ _BANNER_END: Final = ("error:", "warning:", "building '", "these ", "this ", "co
 _CHAIN_TRAILER: Final = ("Location:", "Backtrace", "Suggestion:", "Note:")  # not the chain
 _CHAIN_SECTIONS: Final = ("Caused by:", *_CHAIN_TRAILER)
 _CHAIN_ITEM = re.compile(r"^\d+: (.*)$")
-_EXCEPTION = re.compile(r"^[\w.]+(?:Error|Exception|Exit|Interrupt|Failure)\b.*")
+_EXCEPTION = re.compile(r"^[\w.]*(?:Error|Exception|Exit|Interrupt|Failure)\b.*")
 _NIX_LOG_HINT = re.compile(r"nix(?:-store -l| log) (/nix/store/\S+?\.drv)")
 
 

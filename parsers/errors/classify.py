@@ -87,9 +87,13 @@ _KIND_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
     ("permission", re.compile(
         r"Permission denied|not owned by current user|Operation not permitted|publickey"
         r"|authentication failed|is not allowed to|not a trusted user|insufficient permission"
-        r"|not privileged|lacks a signature by a trusted key",
+        r"|not privileged|lacks a (?:valid )?signature",
         re.I)),
-    ("timeout", re.compile(r"\btimed out\b|\bTimeout was reached\b", re.I)),
+    # A time limit that was hit (nix's timeout / max-silent-time, a network operation,
+    # sudo's prompt), not any internal "timed out waiting on …" a tool reports.
+    ("timeout", re.compile(r"\btimed out after\b|\bTimeout was reached\b|\b(?:connection|operation"
+                           r"|connect|request|read|handshake)s? timed out\b|\btimed out reading\b"
+                           r"|\btimed out$", re.I | re.M)),
     # Last: a fetch of a flake input or a source that failed for a reason none of the
     # above names (a missing ref, a tool's own error).
     ("download", re.compile(r"while fetching the input|Cannot find Git revision"
@@ -107,6 +111,10 @@ _EVAL_WORDING = re.compile(
     r"|getting status of|cannot import|evaluation aborted|was not found in the Nix search path"
     r"|cannot find flake|flake [`'‘]|lock file|is a string with context"
     r"|The option [`'‘]|infinite recursion|cached failure of attribute")
+# Nix's own words about the run itself (not an evaluation), never a builder's.
+_RUN_WORDING = re.compile(r"^error: (?:interrupted by the user|cannot add path |unexpected end-of-file"
+                          r"|opening lock file|getting status of /nix|cannot connect to socket"
+                          r"|writing to file: Broken pipe)")
 
 # A builder's log tail: lines that most likely say what went wrong, best first.
 _KEY_LINES: Final[tuple[re.Pattern[str], ...]] = (
@@ -187,6 +195,12 @@ def is_transient(event: Finding) -> bool:
     return event.kind == "download" and event.drv_path is None and bool(_TRANSIENT.search(event.message))
 
 
+def is_fetcher_report(event: Finding) -> bool:
+    """fetchurl's ``error: cannot download X from any mirror``: a builder's words about
+    its own failure, which nix reports next (``Cannot build '…'``)."""
+    return bool(_BUILDER_WORDING.search(event.message))
+
+
 def is_nix_report(event: Finding) -> bool:
     """The report reads like nix's own (a build, a fetch, an evaluation), not a
     builder's ``error:`` line (compilers, test runners, fetchurl's "cannot download …
@@ -195,7 +209,8 @@ def is_nix_report(event: Finding) -> bool:
         return False
     if event.drv_path or event.file or event.trace or event.kind in _NIX_KINDS:
         return True
-    return bool(_EVAL_WORDING.search(event.message)) or is_summary(event)
+    message = event.message
+    return bool(_EVAL_WORDING.search(message) or _RUN_WORDING.match(message)) or is_summary(event)
 
 
 def key_line(tail: list[str]) -> str | None:
@@ -309,7 +324,13 @@ def refine_build_kind(event: Finding, context: str) -> None:
     if event.kind != "build-failure":
         return
     tail_text = "\n".join(event.log_tail)
-    if _ENOSPC.search(tail_text) or _ENOSPC.search(event.detail or "") or _ENOSPC.search(context):
+    full = _ENOSPC.search(tail_text)
+    if full:
+        # The builder's line that says the disk is full is the message: it names what
+        # could not be written (the derivation stays in ``derivation``).
+        event.kind = "out-of-space"
+        event.message = _line_of(event.log_tail, full.group(0))
+    elif _ENOSPC.search(event.detail or "") or _ENOSPC.search(context):
         event.kind = "out-of-space"
     elif _FETCH_FAILED.search(tail_text):
         event.kind = "download"

@@ -26,6 +26,7 @@ The order errors are shown in (root causes first) is :mod:`parsers.errors.order`
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Callable
 from enum import Enum
@@ -35,6 +36,7 @@ from parsers.activation import StatusBlock, is_activation_summary
 from parsers.derivations import Tracker
 from parsers.errors.classify import (
     explain_program_failure,
+    is_fetcher_report,
     is_nix_report,
     is_strong_key_line,
     is_summary,
@@ -54,6 +56,9 @@ _FAILS_DERIVATION: Final = frozenset(
     ("build-failure", "hash-mismatch", "out-of-space", "download", "timeout"))
 # Kinds of a clue specific enough to explain a generic failure that follows it.
 _EXPLAINING: Final = ("permission", "out-of-space", "timeout")
+# Store paths differ between two evaluations of the same source (the same error printed
+# for nixos-rebuild's own build and then for the system's): not a different error.
+_STORE_HASH = re.compile(r"/nix/store/[0-9a-z]{32}-")
 
 
 class Strength(Enum):
@@ -109,8 +114,8 @@ class ErrorPolicy:
             if output and not finding.log_tail and not self.tracker.tail(finding.drv_path):
                 finding.log_tail = list(output)
             refine_build_kind(finding, "\n".join(output))
-            if finding.kind == "build-failure" and any(f.kind == "out-of-space" for f in recent):
-                finding.kind = "out-of-space"
+            if finding.kind == "build-failure":
+                self._explain_build(finding, recent)
             output.clear()
         elif finding.kind == "other" and finding.derivation is None:
             clue = next((f for f in reversed(recent) if f.kind in _EXPLAINING), None)
@@ -122,13 +127,30 @@ class ErrorPolicy:
                 self._evidence = [(n, f) for n, f in self._evidence if f is not clue]
         self.error(finding)
 
+    def _explain_build(self, finding: Finding, recent: list[Finding]) -> None:
+        """A builder failure after a clue that says why: the disk filled up, or the
+        fetcher could not download (its words are the message, it is what to fix)."""
+        if any(f.kind == "out-of-space" for f in recent):
+            finding.kind = "out-of-space"
+            return
+        fetch = next((f for f in reversed(recent) if is_fetcher_report(f)), None)
+        if fetch is not None:
+            finding.kind = "download"
+            finding.detail = "\n".join(filter(None, (fetch.message, finding.detail)))
+            finding.message = fetch.message
+            self._evidence = [(n, f) for n, f in self._evidence if f is not fetch]
+
     def report(self, finding: Finding, lines: list[str], lineno: int, building: bool) -> bool:
         """A nix-style ``error:`` report (its ``lines`` end at ``lineno``).  False
         when it is a builder's own (a compiler, a test runner) printed while builds ran:
         it stays build output, the tail of the failure nix reports next."""
-        if building and not is_nix_report(finding):
-            self.recent.extend(lines)
-            return False
+        if not is_nix_report(finding):
+            if building:
+                self.recent.extend(lines)
+                return False
+            if is_fetcher_report(finding):
+                self.clue(finding, lineno)  # the failure of its builder follows
+                return True
         said = self.said
         if said is not None and lineno - said[0] <= len(lines) + 2:
             explain_program_failure(finding, said[1])
@@ -163,6 +185,12 @@ class ErrorPolicy:
         for cause in status.causes:
             self.found(cause, lineno)
         self.found(status.error(self._clobbered), lineno)
+
+    def activation_step(self) -> None:
+        """Activation went on: a unit's ``Job for … failed`` seen before it did not make
+        switch-to-configuration fail (it names failed units itself, at its end)."""
+        self._evidence = [(n, f) for n, f in self._evidence
+                          if f.kind != "activation-unit-failed"]
 
     def bare_log_failure(self, output_path: str | None) -> None:
         """A builder's log without nix around it (``nix log``, a CI artifact): it failed
@@ -216,7 +244,8 @@ class ErrorPolicy:
 
     def _commit(self, finding: Finding) -> None:
         # A derivation fails once, however many times and in whatever words nix says it.
-        key = (finding.kind, finding.drv_path, "" if finding.drv_path else finding.message)
+        key = (finding.kind, finding.drv_path,
+               "" if finding.drv_path else _STORE_HASH.sub("/nix/store/", finding.message))
         if key in self._seen:
             return
         self._seen.add(key)
