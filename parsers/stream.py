@@ -108,6 +108,8 @@ class LogStream:
         for line in lines:
             if line.startswith(PREFIX):
                 json_line(line[5:])
+            elif line.startswith(b"^C") and line.lstrip(b"^C").startswith(PREFIX):
+                json_line(line.lstrip(b"^C")[5:])  # the terminal echoed Ctrl-C first
             else:
                 text_line(line.decode("utf-8", "replace").rstrip("\r"))
 

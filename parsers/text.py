@@ -57,7 +57,6 @@ _ELEVATION_FAILED = re.compile(
 # Nix's progress bar and evaluation status, captured without the erase that removes
 # them (a paste, a pipe): the next line's text is glued to them.
 _PROGRESS = re.compile(r"^(?:\[\d+(?:/\d+){0,3} (?:built|copied)\b[^\]]*\]|evaluating (?:derivation|file) '[^']*')")
-_GLUE_STARTS: Final = frozenset("^[e")
 # Nix crashing (2.2x: "terminating due to unexpected unrecoverable internal error: …",
 # then "Nix crashed. This is a bug.").
 _NIX_CRASH: Final = "terminating due to unexpected unrecoverable internal error: "
@@ -102,6 +101,8 @@ class TextParser:
             "Co": self._wrapper_command, "Tr": self._traceback_start, "Wa": self._init_changed,
             "Ru": self._phase_banner, "su": self._sudo, "/n": self._store_path_line,
             "te": self._nix_crash, "Ni": self._nix_crash,
+            "^C": self._glued, "ev": self._glued,
+            **{f"[{digit}": self._glued for digit in "0123456789"},
         }
 
     # --- per line ---------------------------------------------------------------------
@@ -122,8 +123,6 @@ class TextParser:
                 return
             self._close_status()
         self._journals = journals
-        if text[:1] in _GLUE_STARTS:
-            text = _unglued(text)
         if text[:1] in _FRAME_CHARS:
             self._nom_line(text)
             return
@@ -325,6 +324,32 @@ class TextParser:
             return True
         return False
 
+    def _glued(self, text: str) -> bool:
+        """A line behind the terminal's ``^C`` echo or nix's progress text, captured
+        without the erase that removed them: the rest is read as a line of its own."""
+        first = text[0]
+        if first == "[":
+            # nix's bar, a build's status ("building foo (checkPhase): …"), possibly
+            # redrawn several times, then the line nix printed.  Cheap test first:
+            # builder output (ninja's "[3/20] Building …") starts like this too.
+            at = text.rfind("error: ")
+            if at <= 0 or not _PROGRESS.match(text):
+                return False
+            rest = text[at:]
+        elif first == "^":
+            if not text.startswith("^C"):
+                return False
+            rest = text[2:]
+            while rest.startswith("^C"):
+                rest = rest[2:]
+        else:
+            m = _PROGRESS.match(text)  # "evaluating derivation '…'" + the next line
+            if m is None or m.end() == len(text):
+                return False
+            rest = text[m.end():]
+        self._text(rest)
+        return True
+
     def _nix_crash(self, text: str) -> bool:
         if text.startswith(_NIX_CRASH):
             self._found(Finding(kind="other", message=text.strip()))
@@ -494,18 +519,3 @@ class TextParser:
         if self._bare_phases and not self._nix_seen:
             self.policy.bare_log_failure(self._bare_output)
 
-
-def _unglued(text: str) -> str:
-    """The line without the terminal's ``^C`` echo and nix's progress text glued before
-    it (captured without the erase that removed them): what nix printed next."""
-    while text.startswith("^C"):
-        text = text[2:]
-    m = _PROGRESS.match(text)
-    if m is None:
-        return text
-    if text[0] == "[":
-        # The bar is followed by a build's status ("building foo (checkPhase): …"),
-        # possibly redrawn several times, and then the line nix printed.
-        at = text.rfind("error: ")
-        return text[at:] if at > 0 else text
-    return text[m.end():] or text
