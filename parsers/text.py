@@ -255,6 +255,8 @@ class TextParser:
                 self._status = activation.StatusBlock(units, text, self._journals)
                 self._building = False
                 return True
+        elif text.startswith("warning: Git tree '"):
+            self.policy.dirty_tree = True
         elif text.startswith("warning: error(s) occurred while switching"):
             self.policy.weak(Finding(kind="other", message=text.strip()), Strength.WRAPPER)
         return True

@@ -27,7 +27,7 @@ from parsers.events import (
 from parsers.store import strip_ansi
 from records.files import write_all
 from sinks.console_state import ConsoleState
-from sinks.summary_text import format_duration, summary_lines
+from sinks.summary_text import error_lines, format_duration, summary_lines
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -83,7 +83,7 @@ class LiveConsole:
             elif kind is DerivationFailed:
                 self._pending.extend(self._failure_lines(event))  # type: ignore[arg-type]
             elif kind is ErrorEvent and not event.drv_path:  # type: ignore[attr-defined]
-                self._pending.append(self._styled(f"✘ {event.message}", "bold red"))  # type: ignore[attr-defined]
+                self._pending.extend(self._error_lines(event))  # type: ignore[arg-type]
             elif kind is BuildFinished:
                 return
         if now - self._last_frame_ms >= MIN_FRAME_MS:
@@ -139,6 +139,10 @@ class LiveConsole:
         out.append(SYNC_END)
         write_all(self._fd, "".join(out).encode("utf-8", "replace"))
         self._prompt = text
+
+    def _error_lines(self, error: ErrorEvent) -> list[str]:
+        first, *rest = error_lines(error)
+        return [self._styled(first, "bold red"), *rest]
 
     def _failure_lines(self, failed: DerivationFailed) -> list[str]:
         why = f"exit code {failed.exit_code}" if failed.exit_code is not None else failed.reason

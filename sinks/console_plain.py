@@ -24,8 +24,8 @@ from parsers.events import (
     Prompt,
 )
 from parsers.store import strip_ansi
+from sinks.summary_text import error_lines, summary_lines
 from sinks.summary_text import format_duration as duration
-from sinks.summary_text import summary_lines
 
 
 class PlainConsole:
@@ -81,7 +81,8 @@ class PlainConsole:
                 self._line(f"aborted {event.name}")  # type: ignore[attr-defined]
             elif kind is ErrorEvent:
                 if event.kind != "build-failure" or not event.drv_path:  # type: ignore[attr-defined]
-                    self._line(self._text(event.message))  # type: ignore[attr-defined]
+                    for line in error_lines(event):  # type: ignore[arg-type]
+                        self._line(self._text(line))
             elif kind is Message:
                 if event.level in ("error", "warn"):  # type: ignore[attr-defined]
                     self._line(self._text(event.text))  # type: ignore[attr-defined]

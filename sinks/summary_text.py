@@ -1,13 +1,20 @@
-"""The end-of-build summary in words, shared by the consoles."""
+"""Errors and the end-of-build summary in words, for people: shared by the consoles and
+the ``errors`` command, so that an error reads the same everywhere."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from parsers.errors.classify import key_line
 from parsers.errors.order import ordered_errors
 from parsers.events import BuildFinished, ErrorEvent
 
 MAX_NAMES = 8
+SHOWN_TAIL = 6
+SHOWN_FRAMES = 3
+# Nix's own report is shown whole up to this many lines (more with ``verbose``): nix
+# without --show-trace prints fewer, so the person sees at least what bare nix shows.
+SHOWN_REPORT = 60
 
 
 def format_duration(ms: int | None) -> str:
@@ -33,6 +40,85 @@ def describe_error(error: ErrorEvent) -> str:
     if error.kind == "hash-mismatch" and error.derivation:
         return f"{error.derivation}: hash mismatch (specified {error.specified}, got {error.got})"
     return f"[{error.kind}] {error.message}"
+
+
+def error_lines(error: ErrorEvent, *, verbose: bool = False) -> list[str]:
+    """One error for people, never less than nix shows: what failed (derivation, phase
+    and exit code; units), where (position, innermost frames), the builder's or the
+    journal's last lines, nix's report as printed (code frame and caret, "Did you mean",
+    the trace hint), the fix when it is mechanical and the command that shows more.
+    Lines without colours or newlines; the first says what failed."""
+    title = _title(error)
+    lines = [f"✗ {error.kind}: {title}"]
+    if error.message and error.message != title:
+        lines.append(f"  {error.message}")
+    if error.file:
+        position = ":".join(str(p) for p in (error.file, error.line, error.column) if p is not None)
+        lines.append(f"  at {position}")
+    report = _report(error, verbose)
+    frames = error.trace if verbose else error.trace[-SHOWN_FRAMES:]
+    if frames and (verbose or not report):
+        lines.append("  trace (innermost last):")
+        lines.extend(f"    … {frame}" for frame in frames)
+    if error.specified or error.got:
+        lines.append(f"  specified: {error.specified}")
+        lines.append(f"  got:       {error.got}")
+    tail = error.log_tail if verbose else error.log_tail[-SHOWN_TAIL:]
+    if tail:
+        key = key_line(error.log_tail)
+        if key and key not in tail:
+            lines.append(f"  log: {key}")
+        lines.append("  journal:" if error.kind == "activation-unit-failed" else "  last log lines:")
+        lines.extend(f"    > {text}" for text in tail)
+    if report:
+        lines.append("  as printed:")
+        lines.extend(f"    {text}".rstrip() for text in report)
+    if error.hint:
+        lines.append(f"  fix: {error.hint}")
+    more = _more(error)
+    if more:
+        lines.append(f"  {more}")
+    return lines
+
+
+def _report(error: ErrorEvent, verbose: bool) -> list[str]:
+    """Nix's report as printed, when it says more than the fields above (an evaluation
+    error's code frame; not a builder's report, whose tail is shown already)."""
+    detail = error.detail
+    if not detail or detail == error.message:
+        return []
+    if not verbose and (error.log_tail or error.kind in ("hash-mismatch", "dependency-failure")):
+        return []
+    lines = detail.splitlines()
+    if verbose or len(lines) <= SHOWN_REPORT:
+        return lines
+    return [*lines[:SHOWN_REPORT], f"… {len(lines) - SHOWN_REPORT} more lines "
+            "(nixos-build-status errors -v)"]
+
+
+def _title(error: ErrorEvent) -> str:
+    if error.kind == "activation-unit-failed" and error.units:
+        return ", ".join(error.units) + " failed"
+    if error.derivation:
+        details = []
+        if error.exit_code is not None:
+            details.append(f"exit code {error.exit_code}")
+        if error.phase:
+            details.append(f"in {error.phase}")
+        return error.derivation + (f" ({', '.join(details)})" if details else "")
+    return error.message
+
+
+def _more(error: ErrorEvent) -> str | None:
+    """The command that shows more (or frees space)."""
+    if error.drv_path and error.kind in ("build-failure", "out-of-space", "download", "timeout"):
+        return f"full log: nix log {error.drv_path}"
+    if error.kind == "activation-unit-failed" and error.units:
+        unit = error.units[0]
+        return f"more: systemctl status {unit}; journalctl -xeu {unit}"
+    if error.kind == "out-of-space":
+        return "free space: nix-collect-garbage -d (and remove old boot entries if /boot is full)"
+    return None
 
 
 def summary_lines(finished: BuildFinished, errors: Sequence[ErrorEvent],

@@ -40,7 +40,8 @@ MAX_BANNER_LINES: Final = 60
 
 # Lines that continue a report although not indented (pastes lose indentation; old nix
 # did not indent its trace).
-_REPORT_CONTINUATION: Final = ("…", "note: ", "while ", "at /", "at «", "at //")
+_REPORT_CONTINUATION: Final = ("…", "note: ", "while ", "at /", "at «", "at //",
+                               "(use '--show-trace'", "(stack trace truncated")
 _CODE_LINE = re.compile(r"^\d+\|")
 _BANNER_END: Final = ("error:", "warning:", "building '", "these ", "this ", "copying ")
 _CHAIN_TRAILER: Final = ("Location:", "Backtrace", "Suggestion:", "Note:")  # not the chain

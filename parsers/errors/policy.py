@@ -45,6 +45,7 @@ from parsers.errors.classify import (
     refine_build_kind,
 )
 from parsers.errors.finding import Finding
+from parsers.errors.hints import hint_for
 from parsers.events import ErrorEvent, Event
 from parsers.store import store_name
 
@@ -73,7 +74,7 @@ class ErrorPolicy:
     """The errors of one build: decides, deduplicates, commits to ``out``."""
 
     __slots__ = ("_clobbered", "_evidence", "_fallbacks", "_seen", "_snippet_failed", "_weak",
-                 "errors", "out", "recent", "said", "tracker")
+                 "dirty_tree", "errors", "out", "recent", "said", "tracker")
 
     def __init__(self, out: list[Event], tracker: Tracker) -> None:
         self.out = out
@@ -85,6 +86,7 @@ class ErrorPolicy:
         # The last line a tool (not a builder) printed, with its line number: what a
         # program nix ran (git) said before nix reported that it failed.
         self.said: tuple[int, str] | None = None
+        self.dirty_tree = False  # True iff nix warned that the flake's Git tree is dirty
         self._evidence: list[tuple[int, Finding]] = []
         self._weak: list[tuple[Strength, Finding]] = []
         self._fallbacks: list[Finding] = []
@@ -257,6 +259,8 @@ class ErrorPolicy:
             if failed is not None and not finding.log_tail:
                 finding.log_tail = failed.log_tail
             finding.phase = tracker.last_phase(path) or finding.phase
+        if finding.hint is None:
+            finding.hint = hint_for(finding, self.dirty_tree)
         event = finding.event()
         self.errors.append(event)
         self.out.append(event)

@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from parsers.events import ErrorEvent
 
 READ_SIZE = 1 << 20
-SHOWN_TAIL = 6
-SHOWN_FRAMES = 3
 
 
 def register(sub: Any) -> None:
@@ -132,65 +130,10 @@ def render(errors: list[ErrorEvent], source: str, *, verbose: bool = False) -> s
 
 
 def _describe(error: ErrorEvent, verbose: bool) -> list[str]:
-    lines = [f"\n✗ {error.kind}: {_title(error)}\n"]
-    if error.message and error.message != _title(error):
-        lines.append(f"  {error.message}\n")
-    if error.file:
-        position = ":".join(str(p) for p in (error.file, error.line, error.column) if p is not None)
-        lines.append(f"  at {position}\n")
-    frames = error.trace if verbose else error.trace[-SHOWN_FRAMES:]
-    if frames:
-        lines.append("  trace (innermost last):\n")
-        lines.extend(f"    … {frame}\n" for frame in frames)
-    if error.specified or error.got:
-        lines.append(f"  specified: {error.specified}\n  got:       {error.got}\n")
-    for path in error.paths[:1] if error.kind == "home-manager-clobber" else []:
-        lines.append(f"  move {path} away, or let Home Manager back it up "
-                     f"(home-manager switch -b backup, or home-manager.backupFileExtension)\n")
-    tail = error.log_tail if verbose else error.log_tail[-SHOWN_TAIL:]
-    if tail:
-        key = _key_line(error.log_tail)
-        if key and key not in tail:
-            lines.append(f"  log: {key}\n")
-        lines.append("  last log lines:\n")
-        lines.extend(f"    > {text}\n" for text in tail)
-    hint = _hint(error)
-    if hint:
-        lines.append(f"  {hint}\n")
-    if verbose and error.detail and error.detail != error.message:
-        lines.append("  as printed:\n")
-        lines.extend(f"    {text}\n" for text in error.detail.splitlines())
-    return lines
+    from sinks.summary_text import error_lines
 
-
-def _title(error: ErrorEvent) -> str:
-    if error.kind == "activation-unit-failed" and error.units:
-        return ", ".join(error.units) + " failed"
-    if error.derivation:
-        details = []
-        if error.exit_code is not None:
-            details.append(f"exit code {error.exit_code}")
-        if error.phase:
-            details.append(f"in {error.phase}")
-        return error.derivation + (f" ({', '.join(details)})" if details else "")
-    return error.message
-
-
-def _hint(error: ErrorEvent) -> str | None:
-    if error.drv_path and error.kind in ("build-failure", "out-of-space", "download", "timeout"):
-        return f"full log: nix log {error.drv_path}"
-    if error.kind == "activation-unit-failed" and error.units:
-        unit = error.units[0]
-        return f"more: systemctl status {unit}; journalctl -xeu {unit}"
-    if error.kind == "out-of-space":
-        return "free space: nix-collect-garbage -d (and remove old boot entries if /boot is full)"
-    return None
-
-
-def _key_line(tail: list[str]) -> str | None:
-    from parsers.errors.classify import key_line
-
-    return key_line(tail)
+    lines = error_lines(error, verbose=verbose)
+    return [f"\n{lines[0]}\n", *(f"{line}\n" for line in lines[1:])]
 
 
 def _sum_up(consequences: list[ErrorEvent]) -> str:
