@@ -534,3 +534,150 @@ def test_the_activation_scripts_summary_is_not_a_second_error():
     assert [e.message for e in found] == ["Activation script snippet 'agenixInstall' failed (1)"]
     (alone,) = errors("activating the configuration...\nFailed to run activate script\n", exit_code=2)
     assert alone.message == "Failed to run activate script"
+
+
+# --- glued lines, reports without their first line, nix's own words ------------------
+
+
+def test_an_error_glued_to_nixs_progress_bar_is_read():
+    # A capture without the erase: the bar, a build's status redrawn, then the report.
+    bar = "[1/13/25 built, 238 copied (1471.5 MiB), 312.4 MiB DL] building foo-deps (fixupPhase): "
+    found = errors(f"""
+        {bar}Progress: 3225{bar}fixupPhase completed in gerror: hash mismatch in fixed-output derivation '{drv("foo-deps")}':
+                 specified: sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+                    got:    sha256-SyBO1mb/lmelEMgpxyQ1ugbsxIlKf/2xjzJSHif4cVM=
+        error: 1 dependencies of derivation '{drv("foo")}' failed to build
+    """)
+    assert brief(found) == [("hash-mismatch", "foo-deps", True), ("dependency-failure", "foo", False)]
+    assert found[0].hint == ("replace the hash sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= by "
+                             "sha256-SyBO1mb/lmelEMgpxyQ1ugbsxIlKf/2xjzJSHif4cVM= in the file that sets it"
+                             " (for foo-deps)")
+
+
+def test_a_wrapper_line_glued_to_nixs_evaluation_status_is_read():
+    (found,) = errors("""
+        building the system configuration...
+        evaluating derivation 'path:/etc/nixos#nixosConfigurations.x.config.system.build.toplevel'Command '['nix', 'build']' died with <Signals.SIGKILL: 9>.
+    """)
+    assert (found.kind, found.message, found.exit_code) == (
+        "other", "Command '['nix', 'build']' died with <Signals.SIGKILL: 9>.", 137)
+
+
+def test_a_ninja_status_line_with_an_error_stays_builder_output():
+    found = errors(f"""
+        building '{drv("foo-1.0")}'...
+        [3/20] Building CXX object src/a.o error: nothing
+        error: builder for '{drv("foo-1.0")}' failed with exit code 1
+    """)
+    assert brief(found) == [("build-failure", "foo-1.0", True)]
+
+
+def test_ctrl_c_echoed_before_a_line_and_an_interrupted_build():
+    found = errors(f"""
+        building '{drv("foo-1.0")}'...
+        ^Cerror: interrupted by the user
+    """)
+    assert [(e.kind, e.message) for e in found] == [("other", "error: interrupted by the user")]
+
+
+def test_ctrl_c_echoed_before_an_internal_json_line_is_parsed_not_shown():
+    line = b'@nix {"action":"msg","level":0,"msg":"error: interrupted by the user"}\n'
+    events = parse(b"^C" + line)
+    assert [(e.kind, e.message) for e in of_type(events, "error")] == [
+        ("other", "error: interrupted by the user")]
+    assert not any("@nix" in e.text for e in of_type(events, "log.line"))
+
+
+def test_a_bare_failed_assertions_list_is_an_assertion():
+    found = errors("""
+               Failed assertions:
+               - The option definition `a.b' in `/etc/nixos/x.nix' no longer has any effect; please remove it.
+               The option was removed.
+
+               - c is invalid
+    """)
+    assert [(e.kind, e.message) for e in found][:1] == [
+        ("assertion", "The option definition `a.b' in `/etc/nixos/x.nix' no longer has any effect; "
+                      "please remove it.")]
+    assert found[0].hint == "remove a.b from /etc/nixos/x.nix (the option was removed)"
+
+
+def test_nix_crashing_is_one_error():
+    (found,) = errors("""
+        terminating due to unexpected unrecoverable internal error: Assertion 'x' failed in nix::Goal::amDone at ../build/goal.cc:204
+        Nix crashed. This is a bug. Please report this at https://github.com/NixOS/nix/issues
+        Stack trace:
+         0# 0x00000000001124AE in nix
+    """)
+    assert found.kind == "other" and found.message.startswith("terminating due to unexpected")
+
+
+def test_a_fetcher_failing_before_nix_reports_its_builder_is_one_download_error():
+    # Nix >= 2.26 prints the fetcher's own line before the "Cannot build" block.
+    found = errors(f"""
+        error: cannot download source from any mirror
+        error: Cannot build '{drv("source")}'.
+               Reason: builder failed with exit code 1.
+               Last 2 log lines:
+               > trying https://example.org/a.tar.gz
+               > curl: (22) The requested URL returned error: 404
+    """)
+    assert [(e.kind, e.derivation, e.message) for e in found] == [
+        ("download", "source", "error: cannot download source from any mirror")]
+
+
+def test_a_unit_job_failure_during_a_successful_activation_is_no_error():
+    assert errors("""
+        activating the configuration...
+        reloading user units for alice...
+        Job for nixos-activation.service failed because the control process exited with error code.
+        restarting sysinit-reactivation.target
+        the following new units were started: sysinit-reactivation.target
+    """) == []
+
+
+def test_a_disk_full_builder_failure_says_what_could_not_be_written():
+    (found,) = errors(f"""
+        error: builder for '{drv("hm_gitconfig")}' failed with exit code 1;
+               last 1 log lines:
+               > mv: error copying '/build/.attr-1' to '/nix/store/{H}-hm_gitconfig': No space left on device
+               note: build failure may have been caused by lack of free disk space
+    """)
+    assert (found.kind, found.derivation) == ("out-of-space", "hm_gitconfig")
+    assert found.message.startswith("mv: error copying") and found.message.endswith("No space left on device")
+
+
+def test_only_a_time_limit_is_a_timeout():
+    found = errors("""
+        Error: Error switching
+
+        Caused by:
+            0: Failed to perform post-reload tasks
+            1: timed out waiting on channel
+    """)
+    assert [e.kind for e in found] == ["other"]
+    assert [e.kind for e in errors("error: unable to download 'https://x/y': Timeout was reached (28)")] == [
+        "download"]
+
+
+def test_a_python_exception_named_exception_ends_its_traceback():
+    found = errors("""
+        Traceback (most recent call last):
+          File "/nix/store/x-systemd-boot", line 256, in main
+            raise Exception("could not find any previously installed systemd-boot")
+        Exception: could not find any previously installed systemd-boot
+        warning: error(s) occurred while switching to the new configuration
+    """)
+    assert [e.message for e in found] == ["Exception: could not find any previously installed systemd-boot"]
+
+
+def test_an_untracked_file_in_a_git_flake_gets_git_add():
+    (found,) = errors("""
+        warning: Git tree '/home/b/cfg' is dirty
+        error:
+               … while evaluating the attribute 'x'
+
+               error: path '/nix/store/02hyz62zfadcjf7gsni6vqv8iwk8x0wx-source/nvf.nix' does not exist
+    """)
+    assert found.hint == ("if nvf.nix is new: git add nvf.nix (the Git tree is dirty, and a flake sees "
+                          "only files Git tracks)")

@@ -105,6 +105,9 @@ class Block:
             return True  # nix <= 2.3 --show-trace: "while …:" lines, then the error
         if text[:1].isdigit() and _CODE_LINE.match(text):
             return True  # a code excerpt that lost its indentation
+        if text.startswith("- ") and len(self.lines) > 1 and self.lines[1].lstrip().startswith(
+                "Failed assertions:"):
+            return True  # NixOS's assertion list that lost its indentation
         # A bare "error:" and its frames wait for the real error, also when a paste lost
         # the indentation.
         return text.startswith("error:") and self.lines[0].strip() == "error:" and not any(
