@@ -94,6 +94,7 @@ class TextParser:
         self._handlers: dict[str, Callable[[str], bool]] = {
             "er": self._error_line, "bu": self._build_line, "co": self._copy_or_old_dependency,
             "ca": self._copy_or_old_dependency, "ha": self._unprefixed_hash_mismatch,
+            "un": self._unprefixed_download,
             "ou": self._old_hash_mismatch, "th": self._plan_line, "wa": self._warning,
             "Ex": self._tool_error, "Er": self._tool_error, "ER": self._tool_error,
             "Fa": self._activation_failure, "Ac": self._activation_failure,
@@ -228,6 +229,12 @@ class TextParser:
     def _unprefixed_hash_mismatch(self, text: str) -> bool:
         if text.startswith("hash mismatch in fixed-output derivation"):
             self._open_report(text)
+            return True
+        return False
+
+    def _unprefixed_download(self, text: str) -> bool:
+        if text.startswith("unable to download '"):
+            self._open_report(text)  # nix 2.3: "unable to download '…': HTTP error 503"
             return True
         return False
 

@@ -681,3 +681,57 @@ def test_an_untracked_file_in_a_git_flake_gets_git_add():
     """)
     assert found.hint == ("if nvf.nix is new: git add nvf.nix (the Git tree is dirty, and a flake sees "
                           "only files Git tracks)")
+
+
+def test_a_stack_overflow_is_an_infinite_recursion():
+    (found,) = errors("error: stack overflow (possible infinite recursion)")
+    assert found.kind == "infinite-recursion"
+
+
+def test_nix_2_3_unprefixed_download_failure():
+    (found,) = errors("unable to download 'https://example.org/a.tar.gz': HTTP error 503")
+    assert (found.kind, found.message) == (
+        "download", "unable to download 'https://example.org/a.tar.gz': HTTP error 503")
+
+
+def test_a_missing_platform_is_no_builder_failure_and_says_what_to_add():
+    for log in (f"""
+        error: Cannot build '{drv("opentofu-1.10.2")}'.
+               Reason: required system or feature not available
+               Required system: 'aarch64-linux' with features {{}}
+               Current system: 'x86_64-linux' with features {{benchmark, big-parallel, kvm, nixos-test}}
+    """, f"""
+        error: a 'aarch64-linux' with features {{}} is required to build '{drv("opentofu-1.10.2")}', but I am a 'x86_64-linux' with features {{benchmark, big-parallel, kvm, nixos-test}}
+    """):
+        (found,) = errors(log)
+        assert (found.kind, found.derivation) == ("other", "opentofu-1.10.2")
+        assert found.hint == ('this needs a aarch64-linux machine (this one is x86_64-linux): add a remote '
+                              'builder (nix.buildMachines) or emulate it (boot.binfmt.emulatedSystems = '
+                              '[ "aarch64-linux" ])')
+
+
+def test_lix_hash_mismatch_whose_name_nom_cut_is_named_by_its_expected_path():
+    found = errors(f"""
+        ┏━ 1 Errors:
+        ┃ error: hash mismatch in fixed-output derivation '/nix/store/{H}-foo-src…
+        ┃     likely URL: https://example.org/foo.tar.gz
+        ┃      specified: sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+        ┃            got: sha256-SyBO1mb/lmelEMgpxyQ1ugbsxIlKf/2xjzJSHif4cVM=
+        ┃  expected path: /nix/store/{H}-foo-src
+        ┃       got path: /nix/store/{H[::-1]}-foo-src
+        ┗━ ∑ ⚠ Exited after 1 build failure at 14:12:31 after 3s
+    """)
+    assert [(e.kind, e.derivation, e.got) for e in found] == [
+        ("hash-mismatch", "foo-src", "sha256-SyBO1mb/lmelEMgpxyQ1ugbsxIlKf/2xjzJSHif4cVM=")]
+
+
+def test_a_fixed_outputs_mismatch_quoted_in_another_builders_log_is_a_hash_mismatch():
+    (found,) = errors(f"""
+        error: builder for '{drv("vm-test")}' failed with exit code 1;
+               last 3 log lines:
+               > error: hash mismatch in fixed-output derivation '/nix/store/{H}-x.drv':
+               >          specified: sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+               >             got:    sha256-SyBO1mb/lmelEMgpxyQ1ugbsxIlKf/2xjzJSHif4cVM=
+    """)
+    assert (found.kind, found.derivation, found.specified) == (
+        "hash-mismatch", "vm-test", "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")

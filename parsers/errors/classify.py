@@ -42,6 +42,13 @@ _DEPS_FAILED = re.compile(rf"(\d+) dependenc(?:y|ies) of derivation {_Q}{_DRV}{_
 _OLD_DEPS = re.compile(rf"cannot build derivation {_Q}{_DRV}{_Q}: (\d+) dependenc(?:y|ies) couldn't be built")
 _BUILD_OF = re.compile(rf"build of {_Q}{_DRV}{_Q}(?:, {_Q}[^'‘’]+{_Q})* failed")
 _HASH_MISMATCH = re.compile(rf"hash mismatch in fixed-output derivation {_Q}{_DRV}{_Q}")
+# The same, its name cut (nom cuts lines to the terminal's width): Lix names the output
+# on a later line.
+_HASH_MISMATCH_CUT = re.compile(r"hash mismatch in fixed-output derivation\b")
+_EXPECTED_PATH = re.compile(r"^\s*expected path:\s*(/nix/store/\S+)", re.M)
+# Reasons nix did not even start the builder: no machine of the required system.
+_NOT_STARTED = re.compile(r"required system or feature not available|platform mismatch"
+                          r"|missing system features|local builds are disabled")
 _OLD_HASH = re.compile(
     rf"output path {_Q}(/nix/store/[^'‘’]+){_Q} has \S+ hash {_Q}([^'‘’]+){_Q} when {_Q}([^'‘’]+){_Q} was expected")
 _SPECIFIED = re.compile(r"^\s*(?:specified|wanted):\s*(\S+)", re.M)
@@ -72,7 +79,8 @@ _PACKAGE_AT = re.compile(
 # The kind of an evaluation (or other non-build) error, from its message and the lines
 # that belong to the message.  Order matters: the first match decides.
 _KIND_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
-    ("infinite-recursion", re.compile(r"infinite recursion encountered")),
+    ("infinite-recursion", re.compile(r"infinite recursion encountered"
+                                      r"|stack overflow \(possible infinite recursion\)|max-call-depth exceeded")),
     ("option-missing", re.compile(r"The option [`'‘\"][^'’`\"]+['’`\"] (?:defined in [`'‘][^'’`]*['’`] )?does not exist")),
     ("attribute-missing", re.compile(
         r"attribute [`'‘\"][^'’`\"]+['’`\"] missing|does not provide attribute"
@@ -255,6 +263,16 @@ def _build_failure(event: Finding, lines: list[str], own: list[str], own_text: s
         event.got = got.group(1) if got else None
         event.message = _line_of(own, m.group(0))
         return True
+    m = _HASH_MISMATCH_CUT.search(own_text)
+    if m:
+        event.kind = "hash-mismatch"
+        path = _EXPECTED_PATH.search(own_text)
+        event.derivation = derivation_name(path.group(1)) if path else None
+        spec, got = _SPECIFIED.search(own_text), _GOT.search(own_text)
+        event.specified = spec.group(1) if spec else None
+        event.got = got.group(1) if got else None
+        event.message = _line_of(own, m.group(0))
+        return True
     m = _OLD_HASH.search(own_text)
     if m:
         event.kind = "hash-mismatch"
@@ -284,6 +302,8 @@ def _build_failure(event: Finding, lines: list[str], own: list[str], own_text: s
         elif _REASON_DEPS.match(reason):
             event.kind = "dependency-failure"
             event.root_cause = False
+        elif _NOT_STARTED.search(reason):
+            event.kind = "other"  # nothing was built: the builder's platform is missing
         else:
             event.kind = kind_of(reason) or "build-failure"
             event.log_tail = _log_tail(lines)
@@ -324,6 +344,13 @@ def refine_build_kind(event: Finding, context: str) -> None:
     if event.kind != "build-failure":
         return
     tail_text = "\n".join(event.log_tail)
+    mismatch = _HASH_MISMATCH_CUT.search(tail_text)
+    if mismatch and _GOT.search(tail_text):
+        # A fixed output's mismatch quoted in another builder's log (a nested build).
+        event.kind = "hash-mismatch"
+        event.specified = (spec.group(1) if (spec := _SPECIFIED.search(tail_text)) else None)
+        event.got = (got.group(1) if (got := _GOT.search(tail_text)) else None)
+        return
     full = _ENOSPC.search(tail_text)
     if full:
         # The builder's line that says the disk is full is the message: it names what

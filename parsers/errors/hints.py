@@ -16,6 +16,10 @@ _SOURCE_PATH_MISSING = re.compile(
     r"path ['‘]/nix/store/[0-9a-z]{32}-source/([^'’]+)['’] does not exist")
 _RENAMED = re.compile(
     r"The option [`'‘]([^'’`]+)['’`] (?:defined in .*? )?has been renamed to [`'‘]([^'’`]+)['’`]")
+_REQUIRED_SYSTEM = re.compile(
+    r"Required system: ['‘]([^'’]+)['’].*?\n\s*Current system: ['‘]([^'’]+)['’]"
+    r"|a ['‘]([^'’]+)['’] with features \{[^}]*\} is required to build .*?, but I am a ['‘]([^'’]+)['’]",
+    re.S)
 _REMOVED = re.compile(
     r"The option definition [`'‘]([^'’`]+)['’`] in [`'‘]([^'’`]+)['’`] no longer has any effect")
 
@@ -37,6 +41,12 @@ def hint_for(finding: Finding, dirty_tree: bool = False) -> str | None:
     m = _UNTRACKED.search(text)
     if m:
         return f'git -C "{m.group(2)}" add "{m.group(1)}" (a flake sees only files Git tracks)'
+    m = _REQUIRED_SYSTEM.search(text)
+    if m:
+        required, current = m.group(1) or m.group(3), m.group(2) or m.group(4)
+        if required != current:
+            return (f"this needs a {required} machine (this one is {current}): add a remote builder "
+                    f"(nix.buildMachines) or emulate it (boot.binfmt.emulatedSystems = [ \"{required}\" ])")
     m = _RENAMED.search(text)
     if m:
         return f"use {m.group(2)} instead of {m.group(1)} (the option was renamed)"
