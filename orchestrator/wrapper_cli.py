@@ -43,7 +43,8 @@ class _Version(argparse.Action):
             number = version("nixos-build-status")
         except PackageNotFoundError:
             number = "unknown (not installed)"
-        parser.exit(0, f"{parser.prog} {number}\n")
+        sys.stdout.write(f"{parser.prog} {number}\n")  # stdout, as argparse's own version action
+        parser.exit(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
