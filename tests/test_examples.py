@@ -76,7 +76,7 @@ def namespaces_work() -> str | None:
     (base / "work").mkdir(exist_ok=True)
     (base / "work" / "probe").touch()
     proc = subprocess.run(["unshare", "-rm", "bash", "-c", NAMESPACE_SETUP, "setup", str(base),
-                           KEEP, "test", "-e", "probe"],
+                           KEEP, "/bin/sh", "-c", "test -e probe"],
                           capture_output=True, text=True, timeout=30, check=False)
     shutil.rmtree(base, ignore_errors=True)
     return None if proc.returncode == 0 else f"cannot set up a mount namespace: {proc.stderr.strip()}"
