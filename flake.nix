@@ -3,59 +3,73 @@
 
   inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
 
-  outputs = { self, nixpkgs }:
+  outputs =
+    { self, nixpkgs }:
     let
-      systems = [ "x86_64-linux" "aarch64-linux" ];
-      forAll = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
+      inherit (nixpkgs) lib;
+      systems = [
+        "x86_64-linux"
+        "aarch64-linux"
+      ];
+      forAll = f: lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
+      packageFor = pkgs: pkgs.callPackage ./nix/package.nix { src = self; };
+      # The modules default to this flake's package, whatever the user's nixpkgs has.
+      withPackage =
+        module:
+        { pkgs, ... }:
+        {
+          imports = [ module ];
+          programs.nixos-build-status.package =
+            lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.default;
+        };
     in
     {
+      overlays.default = final: _prev: { nixos-build-status = packageFor final; };
+
       packages = forAll (pkgs: rec {
-        nixos-build-status = pkgs.python3Packages.buildPythonApplication {
-          pname = "nixos-build-status";
-          version = "0.1.0";
-          pyproject = true;
-          src = self;
-          build-system = [ pkgs.python3Packages.hatchling ];
-          dependencies = with pkgs.python3Packages; [ anyio trio msgspec rich ];
-          # The suite needs a writable nix store and real terminals; run it with
-          # `python3 tasks.py test` in a checkout instead.
-          doCheck = false;
-          pythonImportsCheck = [ "orchestrator" "parsers" "sinks" "nixos_build_status" ];
-          meta = {
-            description = "Build status, build events and structured errors for NixOS rebuilds";
-            mainProgram = "nixos-build-status";
-            platforms = pkgs.lib.platforms.linux;
-          };
-        };
+        nixos-build-status = packageFor pkgs;
         default = nixos-build-status;
       });
 
+      # nix run .#nixos-build-wrapper -- os switch;  nix run . (the status report)
+      apps = forAll (
+        pkgs:
+        let
+          package = self.packages.${pkgs.stdenv.hostPlatform.system}.default;
+          app = name: {
+            type = "app";
+            program = "${package}/bin/${name}";
+          };
+        in
+        {
+          default = app "nixos-build-status";
+          nixos-build-status = app "nixos-build-status";
+          nixos-build-wrapper = app "nixos-build-wrapper";
+        }
+      );
+
+      nixosModules.default = withPackage ./nix/modules/nixos.nix;
+      nixosModules.nixos-build-status = self.nixosModules.default;
+      homeManagerModules.default = withPackage ./nix/modules/home-manager.nix;
+      homeManagerModules.nixos-build-status = self.homeManagerModules.default;
+
+      checks = forAll (
+        pkgs:
+        import ./nix/checks.nix {
+          inherit pkgs self;
+          inherit (nixpkgs.lib) nixosSystem;
+        }
+      );
+
       devShells = forAll (pkgs: {
         default = pkgs.mkShell {
-          packages = [ pkgs.python3 pkgs.jq pkgs.zstd pkgs.tmux ];
+          packages = [
+            pkgs.python3
+            pkgs.jq
+            pkgs.zstd
+            pkgs.tmux
+          ];
         };
       });
-
-      nixosModules.default = { config, lib, pkgs, ... }:
-        let cfg = config.programs.nixos-build-status;
-        in {
-          options.programs.nixos-build-status = {
-            enable = lib.mkEnableOption "nixos-build-wrapper and nixos-build-status";
-            package = lib.mkOption {
-              type = lib.types.package;
-              default = self.packages.${pkgs.stdenv.hostPlatform.system}.default;
-              description = "The package to install.";
-            };
-            logDir = lib.mkOption {
-              type = lib.types.str;
-              default = "/var/log/nixos-builds";
-              description = "Where builds run as root keep their logs and records.";
-            };
-          };
-          config = lib.mkIf cfg.enable {
-            environment.systemPackages = [ cfg.package ];
-            systemd.tmpfiles.rules = [ "d ${cfg.logDir} 0755 root root -" ];
-          };
-        };
     };
 }

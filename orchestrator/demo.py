@@ -4,13 +4,16 @@ A fake ``nixos-rebuild`` (shipped with the package, stdlib only) replays a recor
 real nix building a small system, with the recording's timing, wrapped in
 nixos-rebuild's and switch-to-configuration's messages.  Everything else is the real
 thing: the PTY, the parsers, every sink, the live console.  Logs and records go to a
-temporary directory named at the end.  Needs nothing but Python: no Nix.
+temporary directory named at the end, with commands to
+look at them that work as printed.  Needs nothing but Python: no Nix.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
+import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -96,11 +99,56 @@ def main(argv: Sequence[str]) -> int:
     sys.stderr.write(f"demo: replaying a recorded nix build ({args.scenario}) through "
                      f"nixos-build-wrapper os switch\n")
     code = run(request, env)
-    hint = ("  nixos-build-wrapper demo --scenario build-failure   # a failure, with its root cause\n"
-            if args.scenario == "success" else "")
-    sys.stderr.write(
-        f"\ndemo: everything the wrapper wrote is in {logs}\n"
-        f"  jq . {logs}/last-build.json\n"
-        f"  nixos-build-status events {logs}/last-build.log | jq -c 'select(.type != \"log.line\")'\n"
-        + hint)
+    sys.stderr.write(closing_hints(work, logs, args.scenario))
     return code
+
+
+def command(name: str) -> str:
+    """How to type ``name`` here: bare when that is what the shell finds, else its full
+    path (``python3 tasks.py demo`` runs from a venv that is not on the user's PATH)."""
+    beside = Path(sys.argv[0]).resolve().parent / name
+    if not beside.is_file():
+        beside = Path(sys.executable).parent / name
+    found = shutil.which(name)
+    if found and (not beside.is_file() or Path(found).resolve() == beside.resolve()) \
+            and not _only_on_our_path(Path(found)):
+        return name
+    if beside.is_file():
+        return shlex.quote(str(beside))
+    module = "status.cli" if name == "nixos-build-status" else "orchestrator.wrapper_cli"
+    return f"{shlex.quote(sys.executable)} -m {module}"
+
+
+def _only_on_our_path(found: Path) -> bool:
+    """A venv's command is on PATH here only because a runner (``tasks.py``) put it
+    there, unless the user activated that venv (which sets VIRTUAL_ENV)."""
+    prefix = Path(sys.prefix).resolve()
+    if prefix == Path(sys.base_prefix).resolve():
+        return False
+    active = os.environ.get("VIRTUAL_ENV")
+    if active and Path(active).resolve() == prefix:
+        return False
+    return found.resolve().is_relative_to(prefix) or found.parent.resolve() == prefix / "bin"
+
+
+def closing_hints(work: Path, logs: Path, scenario: str) -> str:
+    """What to try next, each line a command that works as printed."""
+    status = command("nixos-build-status")
+    quoted = shlex.quote(str(logs))
+    if shutil.which("jq"):
+        show_json, drop_log_lines = "jq .", "jq -c 'select(.type != \"log.line\")'"
+    else:  # only python3 on PATH
+        show_json, drop_log_lines = "python3 -m json.tool", "grep -v '\"type\":\"log.line\"'"
+    lines = [
+        "",
+        f"demo: everything the wrapper wrote is in {logs}",
+        f"  {show_json} {quoted}/last-build.json",
+        f"  {status} errors --log-dir {quoted}",
+        f"  {status} events {quoted}/last-build.log | {drop_log_lines}",
+    ]
+    if scenario == "success":
+        lines.append(f"  {command('nixos-build-wrapper')} demo --scenario build-failure"
+                     "   # a failure, with its root cause")
+    lines.append(f"demo: its files (logs, fake tools, fake system) stay in {work}; "
+                 f"rm -r {shlex.quote(str(work))} removes them")
+    return "\n".join(lines) + "\n"

@@ -27,6 +27,26 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed distribution's version, looked up only when asked
+    (importlib.metadata is not free, and the status path must stay fast)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("nixos-build-status")
+        except PackageNotFoundError:
+            number = "unknown (not installed)"
+        sys.stdout.write(f"{parser.prog} {number}\n")  # stdout, as argparse's own version action
+        parser.exit(0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="nixos-build-wrapper",
@@ -37,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                "Files go to --log-dir, else $NIXOS_BUILD_LOG_DIR, else /var/log/nixos-builds "
                "when writable, else $XDG_STATE_HOME/nixos-builds.",
     )
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
     parser.add_argument("target", choices=sorted(ACTIONS), help="os (NixOS) or home (Home Manager)")
     parser.add_argument("action", help="switch, boot, test, build or dry-build (home: switch, build)")
     parser.add_argument("--flake", metavar="PATH",

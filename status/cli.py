@@ -26,12 +26,33 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed distribution's version, looked up only when asked
+    (importlib.metadata is not free, and the status path must stay fast)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("nixos-build-status")
+        except PackageNotFoundError:
+            number = "unknown (not installed)"
+        sys.stdout.write(f"{parser.prog} {number}\n")  # stdout, as argparse's own version action
+        parser.exit(0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nixos-build-status",
                      description="Build status of this NixOS machine, and tools over build logs.",
                      epilog="Exit status of the report: 0 in sync and healthy, 1 out of sync "
                             "(system or Home Manager) or unknown, 2 build errors or failed "
                             "units, 3 invalid arguments (docs/status.md).")
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
     status.add_options(parser)  # the bare command is the status report
     parser.set_defaults(func=status.run)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +24,62 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 RECORDED = FIXTURES / "recorded"
 FAKE_BIN = FIXTURES / "bin"
-SHARED = ROOT.parent / "shared"
+# The development corpora and the original design, beside the checkout (never part of it;
+# the product never reads them).  NIXOS_BUILD_TEST_SHARED points elsewhere, e.g. from a
+# git worktree.  Tests that read them are marked ``shared`` and skip when it is absent.
+SHARED = Path(os.environ.get("NIXOS_BUILD_TEST_SHARED") or ROOT.parent / "shared")
 NOM_CORPUS = SHARED / "corpus" / "nom"
 REAL_CORPUS = SHARED / "corpus" / "real"
+
+NO_SHARED = f"needs the development corpora in {SHARED} (../shared beside the checkout)"
+NIX_HINT = ("Nix is not installed (no nix-build on PATH): apt-get install nix-bin, or "
+            "https://nixos.org/download (single-user as root is fine; .ci/run installs it)")
+
+
+def in_ci() -> bool:
+    """CI sets CI=true (GitHub, GitLab, our .ci/run): there nothing may be skipped."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+_SHARED_NAMES = frozenset({"SHARED", "NOM_CORPUS", "REAL_CORPUS"})
+
+
+def _reads_shared(code: types.CodeType) -> bool:
+    return bool(_SHARED_NAMES & set(code.co_names)) or any(
+        _reads_shared(c) for c in code.co_consts if isinstance(c, types.CodeType))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test whose body names the corpora is a ``shared`` test, without a marker of its
+    own (new corpus tests in any file are covered); others say ``@pytest.mark.shared``."""
+    for item in items:
+        function = getattr(item, "function", None)
+        code = getattr(function, "__code__", None)
+        if isinstance(code, types.CodeType) and _reads_shared(code):
+            item.add_marker(pytest.mark.shared)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``shared`` tests skip without ../shared; ``realnix`` tests without nix fail with
+    the install hint in CI and skip with it elsewhere (reported in the summary)."""
+    if item.get_closest_marker("shared") is not None and not SHARED.is_dir():
+        pytest.skip(NO_SHARED)
+    if item.get_closest_marker("realnix") is not None and shutil.which("nix-build") is None:
+        if in_ci():
+            pytest.fail(NIX_HINT, pytrace=False)
+        item.config.stash[_NIX_SKIPPED] = item.config.stash.get(_NIX_SKIPPED, 0) + 1
+        pytest.skip(NIX_HINT)
+
+
+_NIX_SKIPPED = pytest.StashKey[int]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    skipped = config.stash.get(_NIX_SKIPPED, 0)
+    if skipped:
+        terminalreporter.write_sep("!", f"{skipped} REAL-NIX TESTS SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(f"{NIX_HINT}.  In CI (CI=true) they fail instead.",
+                                    red=True, bold=True)
 
 
 def recorded(stem: str) -> bytes:

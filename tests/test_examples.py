@@ -1,14 +1,16 @@
 """The original design's shell examples (``examples/``), unchanged, run against this
 project: they hard-code ``/etc/nixos/lib/build-status.sh``, ``/var/log/nixos-builds``
-and ``/tmp``, so each runs in its own mount namespace (``unshare -rm``) where those are
-overlays and a fresh tmpfs, over a fake machine with fake nh, nix, systemctl…"""
+and ``/tmp``, so each runs in its own mount namespace (``unshare -rm``) and root, where those are
+overlays and an empty directory, over a fake machine with fake nh, nix, systemctl…"""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import textwrap
 from functools import cache
@@ -23,23 +25,44 @@ from tests.test_status_fakes import VENV_BIN, FakeSystem
 EXAMPLES = ROOT / "examples"
 DESIGN = SHARED / "original-design.md"
 
-# In the namespace: overlays over /etc and /var/log (their upper layers are in the test's
-# directory, so what the scripts write there is visible afterwards), and a private /tmp
-# into which the test's own directory is carried back through a bind mount.
+# The namespace gets a root of its own: every top-level directory of the machine bound in,
+# except /tmp, which is an empty directory there, so what the scripts write to /tmp stays
+# private and parallel runs cannot meet.  Nothing is mounted over the machine's /tmp,
+# where the checkout may live: the test's directory and the checkout (and the venv),
+# when under /tmp, are bound back at their own paths.  /etc and /var/log are overlays
+# whose upper layers are in the test's directory, so what the scripts write there is
+# visible afterwards.
 NAMESPACE_SETUP = textwrap.dedent("""\
     set -euo pipefail
-    W="$1"; shift
-    for d in etc:/etc log:/var/log; do
-        mount -t overlay overlay \\
-            -o "lowerdir=${d#*:},upperdir=$W/ovl/${d%%:*}.up,workdir=$W/ovl/${d%%:*}.work" "${d#*:}"
+    W="$1"; KEEP="$2"; shift 2
+    R="$W/ns-root"
+    mkdir -p "$R"
+    mount -t tmpfs tmpfs "$R"
+    for entry in /*; do
+        name="${entry#/}"
+        if [ -L "$entry" ]; then
+            cp -P "$entry" "$R/$name"
+        elif [ -d "$entry" ]; then
+            mkdir "$R/$name"
+            [ "$name" = tmp ] || mount --rbind "$entry" "$R/$name"
+        fi
     done
-    mount --bind "$W" /etc/nixos-build-status-test
-    mount -t tmpfs tmpfs /tmp
-    mkdir -p "$W"
-    mount --bind /etc/nixos-build-status-test "$W"
-    cd "$W/work"
-    exec "$@"
+    chmod 1777 "$R/tmp"
+    for d in etc:/etc log:/var/log; do
+        mount -t overlay overlay \
+            -o "lowerdir=${d#*:},upperdir=$W/ovl/${d%%:*}.up,workdir=$W/ovl/${d%%:*}.work" "$R${d#*:}"
+    done
+    IFS=: read -ra keep <<< "$KEEP"
+    for dir in "$W" "${keep[@]}"; do
+        case "$dir" in
+            /tmp/*) mkdir -p "$R$dir"; mount --bind "$dir" "$R$dir" ;;
+        esac
+    done
+    chroot="$(PATH="$PATH:/usr/sbin:/sbin" command -v chroot)"
+    exec "$chroot" "$R" /bin/sh -c 'cd "$1" && shift && exec "$@"' sh "$W/work" "$@"
     """)
+# What must stay visible at its own path inside the namespace.
+KEEP = ":".join(sorted({str(ROOT), sys.prefix, os.path.realpath(sys.base_prefix)}))
 
 
 @cache
@@ -48,11 +71,12 @@ def namespaces_work() -> str | None:
     if shutil.which("unshare") is None or shutil.which("jq") is None:
         return "needs unshare and jq"
     base = Path(tempfile.mkdtemp(prefix="nbs-namespace-probe-"))
-    for name in ("etc.up/nixos-build-status-test", "etc.work", "log.up", "log.work"):
+    for name in ("etc.up", "etc.work", "log.up", "log.work"):
         (base / "ovl" / name).mkdir(parents=True, exist_ok=True)
     (base / "work").mkdir(exist_ok=True)
+    (base / "work" / "probe").touch()
     proc = subprocess.run(["unshare", "-rm", "bash", "-c", NAMESPACE_SETUP, "setup", str(base),
-                           "test", "-d", "/etc/nixos-build-status-test"],
+                           KEEP, "/bin/sh", "-c", "test -e probe"],
                           capture_output=True, text=True, timeout=30, check=False)
     shutil.rmtree(base, ignore_errors=True)
     return None if proc.returncode == 0 else f"cannot set up a mount namespace: {proc.stderr.strip()}"
@@ -74,7 +98,6 @@ class ExampleMachine(FakeSystem):
         lib.mkdir(parents=True)
         (lib / "build-status.sh").symlink_to(nbs.LIBRARY_SH)
         (self.ovl / "etc.up" / "nixos" / "flake.nix").write_text("{ outputs = _: { }; }\n")
-        (self.ovl / "etc.up" / "nixos-build-status-test").mkdir()
         (self.ovl / "log.up" / "nixos-builds").mkdir(parents=True)
         for name in ("etc.work", "log.work"):
             (self.ovl / name).mkdir()
@@ -93,7 +116,7 @@ class ExampleMachine(FakeSystem):
         full["PATH"] = f"{self.bin}:{FAKE_BIN}:{VENV_BIN}:/usr/bin:/bin"
         del full["NIXOS_BUILD_LOG_DIR"]  # the scripts read /var/log/nixos-builds
         return subprocess.run(["unshare", "-rm", "bash", "-c", NAMESPACE_SETUP, "setup",
-                               str(self.tmp), str(EXAMPLES / example)],
+                               str(self.tmp), KEEP, str(EXAMPLES / example)],
                               env=full, capture_output=True, text=True, timeout=180, check=False)
 
 
@@ -111,6 +134,7 @@ def design_blocks() -> list[str]:
     return re.findall(r"```bash\n(.*?)```", DESIGN.read_text(), re.S)
 
 
+@pytest.mark.shared  # the design is in ../shared
 @pytest.mark.parametrize("example", ["ci-pipeline.sh", "pre-push", "test-suite.sh",
                                      "nixos-health-check", "auto-debug.sh", "custom-status.sh"])
 def test_example_is_the_design_s_script_unchanged(example: str) -> None:
