@@ -49,8 +49,8 @@ def cache_dir(env: Mapping[str, str] | None = None) -> Path:
 def evaluate(flake: Flake | None, hostname: str, env: Mapping[str, str] | None = None,
              timeout: float = DEFAULT_EVAL_TIMEOUT, use_cache: bool = True) -> Buildability:
     if flake is None:
-        return Buildability("unavailable", reason="no flake found (NH_OS_FLAKE, NH_FLAKE, the "
-                                                  "last build, /etc/nixos/flake.nix)")
+        return Buildability("unavailable", reason="no flake found (NH_OS_FLAKE, NH_FLAKE, "
+                                                  "/etc/nixos/flake.nix)")
     attribute = flake.attribute or hostname
     started = time.monotonic()
     deadline = started + timeout
@@ -82,13 +82,13 @@ def _not_evaluated(result: ToolResult, flake: Flake, attribute: str, started: fl
                             reason=f"evaluation did not finish within {timeout:g} s")
     if result.state in ("missing", "error"):
         return Buildability("unavailable", flake, attribute, reason=result.why())
-    from status.probes.lastbuild import extract_errors, slim
+    from status.probes.lastbuild import extract_errors
 
     details = extract_errors(result.stderr.encode())
-    roots = [d for d in details if d.get("rootCause", True)] or details
-    message = roots[0]["message"] if roots else _last_error_line(result.stderr)
+    roots = [d for d in details if d.root_cause] or details
+    message = roots[0].message if roots else _last_error_line(result.stderr)
     return Buildability("failed", flake, attribute, error=message,
-                        error_details=tuple(slim(d) for d in details), checked_at=_now(),
+                        error_details=tuple(details), checked_at=_now(),
                         duration_ms=_ms_since(started))
 
 
@@ -101,7 +101,7 @@ def _last_error_line(stderr: str) -> str:
 def cache_key(flake: Flake, attribute: str, metadata_json: str) -> str | None:
     try:
         metadata = json.loads(metadata_json)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(metadata, dict):
         return None
@@ -120,36 +120,52 @@ def _reproducible(outcome: Buildability) -> bool:
     if outcome.status == "ok":
         return True
     return outcome.status == "failed" and any(
-        d.get("kind") in REPRODUCIBLE_KINDS for d in outcome.error_details
-        if d.get("rootCause", True))
+        d.kind in REPRODUCIBLE_KINDS for d in outcome.error_details if d.root_cause)
 
 
 def _store(path: Path, outcome: Buildability) -> None:
+    import msgspec
+
     data = {"status": outcome.status, "error": outcome.error,
-            "errorDetails": outcome.error_details, "drvPath": outcome.drv_path,
+            "errorDetails": list(outcome.error_details), "drvPath": outcome.drv_path,
             "checkedAt": outcome.checked_at, "durationMs": outcome.duration_ms}
     with contextlib.suppress(OSError):  # a cache that cannot be written is no cache
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(data))
+        tmp.write_bytes(msgspec.json.encode(data))
         tmp.replace(path)
         _prune(path.parent)
 
 
 def _load(path: Path, flake: Flake, attribute: str) -> Buildability | None:
+    # The cache is a file like any other: bounded, and any damage is a miss.
+    from records.read import Damaged, coerce, decode_json, read_capped
+    from records.schema import ErrorDetail
+
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        raw = read_capped(path)
+        data = decode_json(raw) if raw is not None else None
+    except Damaged:
         return None
     if not isinstance(data, dict) or data.get("status") not in ("ok", "failed"):
         return None
     with contextlib.suppress(OSError):
         os.utime(path)  # recently used: kept by _prune
     details = data.get("errorDetails")
+    parsed = [c for d in details if (c := coerce(d, ErrorDetail)) is not None] if isinstance(
+        details, list) else []
     return Buildability(data["status"], flake, attribute, error=str(data.get("error") or ""),
-                        error_details=tuple(details) if isinstance(details, list) else (),
-                        drv_path=data.get("drvPath"), cached=True,
-                        checked_at=data.get("checkedAt"), duration_ms=data.get("durationMs"))
+                        error_details=tuple(parsed), drv_path=_str(data.get("drvPath")),
+                        cached=True, checked_at=_str(data.get("checkedAt")),
+                        duration_ms=_int(data.get("durationMs")))
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _prune(directory: Path) -> None:
