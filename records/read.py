@@ -7,11 +7,12 @@ directory, so reading them costs bounded memory and never raises:
 * at most ``MAX_RECORD_BYTES`` are read (a larger file is damaged), only from a regular
   file (a FIFO planted there would block forever);
 * a value of the wrong type (a string ``buildDuration``, an object where a list
-  belongs), a number JSON allows but Python cannot hold (``1e999``), nesting deeper
-  than the decoder's limit, a path with a NUL byte: that key reads as its default and
-  the rest of the record is kept;
+  belongs), a number JSON allows but Python cannot hold (``1e999``), a path with a NUL
+  byte: that key reads as its default and the rest of the record is kept; a file
+  nested deeper than the decoder's limit is damaged;
 * records of older versions (the original design's bash wrapper: no ``errorDetails``,
-  no ``schemaVersion``, extra keys) read with defaults for what they lack;
+  no ``schemaVersion``, so version 0; extra keys) read with defaults for what they
+  lack;
 * one damaged entry of the history is left out, not the whole history.
 
 Absent is ``None`` / ``[]``; a history that is not a JSON list is ``None`` (the caller
@@ -19,6 +20,7 @@ says so)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from pathlib import Path
@@ -68,32 +70,34 @@ def read_capped(path: Path, limit: int = MAX_RECORD_BYTES) -> bytes | None:
         os.close(fd)
 
 
-def decode_json(data: bytes) -> Any:
-    """Any JSON value; raises :class:`Damaged` for what is not JSON we can hold."""
-    try:
-        return msgspec.json.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
-        raise Damaged(f"not JSON: {exc}") from None
-
-
 # --- the one place for compatibility ------------------------------------------------------
 
-def coerce(value: Any, kind: type[T]) -> T | None:
-    """``value`` (decoded JSON) as the Struct ``kind``, field by field: a field whose
-    value has the wrong type takes its default; a list of Structs keeps the entries
-    that convert.  None when ``value`` is not an object or a required field is missing
-    or wrong."""
-    if not isinstance(value, dict):
+def decode_as(data: bytes, kind: type[T]) -> T | None:
+    """The JSON object ``data`` as the Struct ``kind``, field by field: a field whose
+    value has the wrong type or cannot be held (``1e999``) takes its default; a list of
+    Structs keeps the entries that decode; unknown keys are ignored.  None when
+    ``data`` is not a JSON object (or nests deeper than the decoder's limit), or a
+    required field is missing or wrong."""
+    try:  # the common case, a file as we write it: one typed decode, in C
+        whole = msgspec.json.decode(data, type=kind)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        pass
+    else:
+        if not any(_nul_path(getattr(whole, k, None)) for k in PATH_KEYS):
+            return whole
+    try:
+        members = msgspec.json.decode(data, type=dict[str, msgspec.Raw])
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
     fields: dict[str, Any] = {}
-    for field in msgspec.structs.fields(kind):
-        if field.encode_name not in value:
+    for field in _fields(kind):
+        raw = members.get(field.encode_name)
+        if raw is None:
             continue
-        converted = _field(value[field.encode_name], field.type)
-        if converted is not _BAD:
-            if field.name in PATH_KEYS and isinstance(converted, str) and "\0" in converted:
-                continue
-            fields[field.name] = converted
+        value = _decode_field(raw, field.type)
+        if value is _BAD or (field.name in PATH_KEYS and _nul_path(value)):
+            continue
+        fields[field.name] = value
     try:
         return kind(**fields)
     except TypeError:  # a required field missing
@@ -103,22 +107,38 @@ def coerce(value: Any, kind: type[T]) -> T | None:
 _BAD = object()
 
 
-def _field(value: Any, annotation: Any) -> Any:
+def _nul_path(value: object) -> bool:
+    return isinstance(value, str) and "\0" in value
+
+
+@functools.cache
+def _fields(kind: type[msgspec.Struct]) -> tuple[msgspec.structs.FieldInfo, ...]:
+    return msgspec.structs.fields(kind)
+
+
+def _decode_field(raw: bytes, annotation: Any) -> Any:
     try:
-        return msgspec.convert(value, annotation)
-    except (msgspec.ValidationError, RecursionError):
+        return msgspec.json.decode(raw, type=annotation)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         pass
-    struct = _struct_in(annotation)
-    if struct is not None and isinstance(value, dict):
-        return coerce(value, struct)
     element = _list_of_struct(annotation)
-    if element is not None and isinstance(value, list):
-        return [c for item in value if (c := coerce(item, element)) is not None]
+    if element is not None:
+        try:
+            items = msgspec.json.decode(raw, type=list[msgspec.Raw])
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+            return _BAD
+        return [d for item in items if (d := decode_as(item, element)) is not None]
+    struct = _struct_in(annotation)
+    if struct is not None:
+        value = decode_as(raw, struct)
+        return value if value is not None else _BAD
     return _BAD
 
 
 def _struct_in(annotation: Any) -> type[msgspec.Struct] | None:
     """The Struct in ``S`` or ``S | None``."""
+    if getattr(annotation, "__origin__", None) in (list, dict, tuple):
+        return None  # a container of Structs is not one
     options = getattr(annotation, "__args__", None) or (annotation,)
     for option in options:
         if isinstance(option, type) and issubclass(option, msgspec.Struct):
@@ -135,14 +155,7 @@ def _list_of_struct(annotation: Any) -> type[msgspec.Struct] | None:
 # --- the files ----------------------------------------------------------------------------
 
 def decode_last_build(data: bytes) -> LastBuild | None:
-    try:
-        value = decode_json(data)
-    except Damaged:
-        return None
-    record = coerce(value, LastBuild)
-    if record is not None and "schemaVersion" not in value:
-        record.schema_version = 0  # the original design's wrapper wrote none
-    return record
+    return decode_as(data, LastBuild)
 
 
 def read_last_build(directory: Path) -> LastBuild | None:
@@ -168,18 +181,8 @@ def history_entries(data: bytes) -> list[msgspec.Raw]:
 
 def decode_history(data: bytes) -> list[HistoryEntry]:
     """The entries that read as builds, oldest first.  Raises :class:`Damaged`."""
-    entries = []
-    for raw in history_entries(data):
-        try:
-            value = msgspec.json.decode(raw)
-        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
-            continue
-        entry = coerce(value, HistoryEntry)
-        if entry is not None:
-            if "schemaVersion" not in value:
-                entry.schema_version = 0  # the original design's wrapper wrote none
-            entries.append(entry)
-    return entries
+    return [entry for raw in history_entries(data)
+            if (entry := decode_as(raw, HistoryEntry)) is not None]
 
 
 def read_history(directory: Path) -> list[HistoryEntry] | None:

@@ -108,7 +108,7 @@ class DerivationCounts(_Record):
 class LastBuild(_Record):
     """``last-build.json``: the record of one build."""
 
-    schema_version: int = RECORD_SCHEMA_VERSION
+    schema_version: int = 0  # absent: the original design's wrapper; we write RECORD_SCHEMA_VERSION
     build_id: str | None = None
     build_start: str | None = None
     build_end: str | None = None

@@ -19,6 +19,7 @@ from parsers.events import (
     Event,
 )
 from records.schema import (
+    RECORD_SCHEMA_VERSION,
     DerivationCounts,
     FailedDerivation,
     GenerationInfo,
@@ -72,6 +73,7 @@ class BuildRecord:
         errors = ordered_errors(self.errors)
         duration_ms = finished.duration_ms if finished else None
         return LastBuild(
+            schema_version=RECORD_SCHEMA_VERSION,
             build_id=started.build_id if started else None,
             build_start=iso_seconds(started.ts) if started else None,
             build_end=iso_seconds(finished.ts) if finished else None,

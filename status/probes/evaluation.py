@@ -22,7 +22,11 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
+import msgspec
+
+from records.schema import ErrorDetail
 from status.probes.buildability import DEFAULT_EVAL_TIMEOUT, Buildability
 from status.probes.tools import ToolResult, run_tool
 from system.flake import Flake
@@ -124,11 +128,11 @@ def _reproducible(outcome: Buildability) -> bool:
 
 
 def _store(path: Path, outcome: Buildability) -> None:
-    import msgspec
-
-    data = {"status": outcome.status, "error": outcome.error,
-            "errorDetails": list(outcome.error_details), "drvPath": outcome.drv_path,
-            "checkedAt": outcome.checked_at, "durationMs": outcome.duration_ms}
+    if outcome.status not in ("ok", "failed"):
+        return
+    data = _Cached(status=outcome.status, error=outcome.error,
+                   error_details=list(outcome.error_details), drv_path=outcome.drv_path,
+                   checked_at=outcome.checked_at, duration_ms=outcome.duration_ms)
     with contextlib.suppress(OSError):  # a cache that cannot be written is no cache
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}")
@@ -139,33 +143,32 @@ def _store(path: Path, outcome: Buildability) -> None:
 
 def _load(path: Path, flake: Flake, attribute: str) -> Buildability | None:
     # The cache is a file like any other: bounded, and any damage is a miss.
-    from records.read import Damaged, coerce, decode_json, read_capped
-    from records.schema import ErrorDetail
+    from records.read import Damaged, decode_as, read_capped
 
     try:
         raw = read_capped(path)
-        data = decode_json(raw) if raw is not None else None
     except Damaged:
         return None
-    if not isinstance(data, dict) or data.get("status") not in ("ok", "failed"):
+    cached = decode_as(raw, _Cached) if raw is not None else None
+    if cached is None or cached.status not in ("ok", "failed"):
         return None
     with contextlib.suppress(OSError):
         os.utime(path)  # recently used: kept by _prune
-    details = data.get("errorDetails")
-    parsed = [c for d in details if (c := coerce(d, ErrorDetail)) is not None] if isinstance(
-        details, list) else []
-    return Buildability(data["status"], flake, attribute, error=str(data.get("error") or ""),
-                        error_details=tuple(parsed), drv_path=_str(data.get("drvPath")),
-                        cached=True, checked_at=_str(data.get("checkedAt")),
-                        duration_ms=_int(data.get("durationMs")))
+    return Buildability(cached.status, flake, attribute, error=cached.error,
+                        error_details=tuple(cached.error_details), drv_path=cached.drv_path,
+                        cached=True, checked_at=cached.checked_at,
+                        duration_ms=cached.duration_ms)
 
 
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
+class _Cached(msgspec.Struct, kw_only=True, rename="camel"):
+    """A cache file: an outcome the same inputs reproduce."""
 
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    status: Literal["ok", "failed"]
+    error: str = ""
+    error_details: list[ErrorDetail] = []
+    drv_path: str | None = None
+    checked_at: str | None = None
+    duration_ms: int | None = None
 
 
 def _prune(directory: Path) -> None:
