@@ -176,10 +176,11 @@ def replace_link(target: Path, link: Path) -> None:
     os.link(target, tmp)
     try:
         os.replace(tmp, link)
-    except BaseException:
+    finally:
+        # Renaming a name onto another name of the same file does nothing (POSIX): the
+        # temporary name is then still there.
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise
 
 
 def describe(exc: BaseException) -> str:
