@@ -175,7 +175,10 @@ def test_entries_of_error_details_that_are_not_errors_are_left_out() -> None:
 def test_deep_nesting_reads_as_damaged_and_never_raises() -> None:
     deep = b"[" * 5000 + b"]" * 5000
     assert decode_last_build(deep) is None
-    assert decode_last_build(b'{"buildId": "b", "argv": ' + deep + b"}") is None
+    # Deep in one key: damaged, or that key's default (the decoder's limit depends on
+    # the stack already in use): never an exception, never the nested value.
+    record = decode_last_build(b'{"buildId": "b", "argv": ' + deep + b"}")
+    assert record is None or record.argv == []
     with pytest.raises(Damaged):
         decode_history(deep)
     with pytest.raises(Damaged):
