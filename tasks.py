@@ -5,6 +5,8 @@
     python3 tasks.py demo      a recorded real build replayed through the whole pipeline
     python3 tasks.py bench     the benchmarks, with ratios against baselines
     python3 tasks.py lock      pin the test tools again (after changing pyproject.toml)
+    python3 tasks.py fuzz      a million mutated inputs through every parser and reader
+                               (fuzz/harness.py: --inputs N, --seed S, --budget SECONDS)
 
 Each creates ``.venv`` (once) and installs the project with its test dependencies.
 Extra arguments go to the underlying command (pytest, the demo, the bench).
@@ -92,7 +94,7 @@ def lock() -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("test", "demo", "bench", "lock"):
+    if not argv or argv[0] not in ("test", "demo", "bench", "lock", "fuzz"):
         print(__doc__, file=sys.stderr)
         return 2
     if argv[0] == "lock":
@@ -103,6 +105,8 @@ def main(argv: list[str]) -> int:
         return test(rest)
     if command == "demo":
         return run(str(BIN / "nixos-build-wrapper"), "demo", *rest)
+    if command == "fuzz":
+        return run(str(BIN / "python"), "-m", "fuzz.harness", *rest)
     return run(str(BIN / "python"), str(ROOT / "bench" / "run.py"), *rest)
 
 

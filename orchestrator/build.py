@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from orchestrator.invocation import Request, UsageError, plan
+
+if TYPE_CHECKING:
+    from records.schema import LastBuild
 
 EXIT_USAGE = 3
 
@@ -29,8 +33,23 @@ def run(request: Request, env: dict[str, str] | None = None) -> int:
                            console_factory=make_console)
     outcome = anyio.run(session.run, backend="trio")
     if request.json:
-        from records.schema import encode_record
-
-        sys.stdout.buffer.write(encode_record(outcome.record))
-        sys.stdout.flush()
+        print_record(outcome.record)
     return outcome.exit_code
+
+
+def print_record(record: LastBuild) -> None:
+    """``--json``: the record on stdout.  A reader that went away (``| true``) or a
+    full disk costs the printout, never the build's exit code."""
+    from records.files import describe, write_all
+    from records.schema import encode_record
+
+    try:
+        sys.stdout.flush()
+        write_all(sys.stdout.fileno(), encode_record(record))
+    except OSError as exc:
+        if not isinstance(exc, BrokenPipeError):
+            sys.stderr.write(f"nixos-build-wrapper: the record was not printed: {describe(exc)}\n")
+        # Nothing more may reach stdout, and the interpreter's final flush must not fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)

@@ -68,6 +68,10 @@ def validate(request: Request) -> None:
         raise UsageError("--json and --events ndjson both write to stdout: choose one")
     if request.console not in CONSOLES:
         raise UsageError(f"unknown console {request.console!r}: use {', '.join(CONSOLES)}")
+    if request.flake is not None and (not request.flake or request.flake.startswith("-")):
+        # nh takes the flake as a positional argument: "--dry" there is an option.
+        raise UsageError(f"--flake needs a flake reference, not {request.flake!r} "
+                         "(write ./-name for a path that starts with -)")
 
 
 def _user_log_format(extra: tuple[str, ...]) -> str | None:

@@ -9,6 +9,7 @@ bug) changes it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import stat
@@ -28,9 +29,10 @@ from parsers.clock import Clock, SystemClock
 from parsers.events import BuildStarted, Event
 from parsers.stream import LogStream
 from records.files import describe, write_all
+from records.schema import LastBuild
 from sinks.base import Sink, SinkSet
 from sinks.rawlog import RawLog
-from sinks.record import BuildRecord
+from sinks.record import BuildRecord, generation
 
 # A partial line this long unchanged is shown as a prompt (sudo's password prompt).
 PROMPT_AFTER_S = 0.15
@@ -44,13 +46,15 @@ DRAIN_QUIET_S = 0.25
 BATCH_BYTES = 2048
 BATCH_WAIT_S = 0.001
 CTRL_C = b"\x03"
+# What a full or read-only disk makes every write in the log directory say.
+_STORAGE_FULL = tuple(os.strerror(e) for e in (errno.ENOSPC, errno.EDQUOT, errno.EROFS))
 VEOF = b"\x04"
 
 
 @dataclass
 class Outcome:
     exit_code: int
-    record: dict[str, Any]
+    record: LastBuild
 
 
 class BuildSession:
@@ -82,10 +86,19 @@ class BuildSession:
     # --- reporting --------------------------------------------------------------------
 
     def report(self, message: str) -> None:
-        """Tell the user about a problem of ours (once per message)."""
+        """Tell the user about a problem of ours (once per message; a full or
+        read-only disk once in all: every file in the log directory fails alike)."""
         if message in self._problems:
             return
         self._problems.add(message)
+        storage = next((why for why in _STORAGE_FULL if why in message), None)
+        if storage is not None:
+            if storage in self._problems:
+                return
+            self._problems.add(storage)
+            where = self.files.directory if self.files else "the log directory"
+            message = (f"{where}: {storage}: the build's log and records are incomplete "
+                       f"({message}); the build goes on")
         with contextlib.suppress(Exception):
             self.stderr.write(f"nixos-build-wrapper: {message}\n")
             self.stderr.flush()
@@ -123,18 +136,18 @@ class BuildSession:
             exit = await self._run_child([executable, *inv.argv[1:]])
         if self._relay is not None:
             self._relay.close()
-        self.record.extra.update({
-            "preGeneration": pre_generation,
-            "postGeneration": _safe(self.report, "generation probe",
-                                    buildfiles.generation_snapshot, self.env),
-            "logDir": str(self.files.directory) if self.files else None,
-        })
+        self.record.pre_generation = generation(pre_generation)
+        self.record.post_generation = generation(_safe(
+            self.report, "generation probe", buildfiles.generation_snapshot, self.env))
+        self.record.log_dir = str(self.files.directory) if self.files else None
         self._finish(exit)
         if self.raw_log is not None:
             with contextlib.suppress(OSError):
                 self.raw_log.close()
         sinks.close()
-        return Outcome(exit.exit_code, self.record.to_dict())
+        if self.files is not None:
+            self.files.close()
+        return Outcome(exit.exit_code, self.record.to_record())
 
     def _open_log(self, path: Path | None, name: str) -> RawLog | None:
         if path is None:
@@ -151,7 +164,9 @@ class BuildSession:
             from sinks.history import History
             from sinks.summary import LastBuildJson
 
-            sinks.append(LastBuildJson(self.files.last_build_json, self.record))
+            files = self.files
+            sinks.append(LastBuildJson(files.last_build_json, self.record,
+                                       link_log=lambda: files.link_latest(self.report)))
             sinks.append(History(self.files.history_json, self.record, self.report))
         if self.request.events == "ndjson":
             from sinks.ndjson import NdjsonSink
@@ -311,10 +326,13 @@ def _forwardable(fd: int) -> bool:
 
 
 def _size_from_env(env: Mapping[str, str]) -> tuple[int, int] | None:
+    """``LINES`` x ``COLUMNS`` when both are sizes a terminal can have (the kernel's
+    winsize holds 16-bit unsigned values: -1 or 70000 would not fit)."""
     try:
-        return int(env.get("LINES", "")), int(env.get("COLUMNS", ""))
+        size = int(env.get("LINES", "")), int(env.get("COLUMNS", ""))
     except ValueError:
         return None
+    return size if all(1 <= n <= 0xFFFF for n in size) else None
 
 
 def _safe(report: Callable[[str], None], what: str, fn: Callable[..., Any], *args: Any) -> Any:

@@ -9,7 +9,7 @@ it is valid JSON, else a ``log.line`` with the text as written.
 
 from __future__ import annotations
 
-from typing import Final, cast
+from typing import Any, Final, cast
 
 import msgspec
 
@@ -124,7 +124,7 @@ class InternalJsonParser:
     def line(self, payload: bytes) -> None:
         try:
             message = self._decode(payload)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             self._undecodable(payload)
             return
         if type(message) is _Result:
@@ -167,11 +167,9 @@ class InternalJsonParser:
             self._msg(message)
 
     def _undecodable(self, payload: bytes) -> None:
-        try:
-            data = msgspec.json.decode(payload)
-        except msgspec.DecodeError:
-            text = payload.decode("utf-8", "replace").rstrip("\r")
-            self.out.append(LogLine(text="@nix " + text))
+        data = _decode_any(payload)
+        if data is _NOT_JSON:
+            self._as_text(payload)
             return
         # Valid JSON of a shape we do not know (a new action, a new field type, an
         # integer too large): keep it whole.  A start we cannot read still gets
@@ -256,7 +254,16 @@ class InternalJsonParser:
 
     def _unknown(self, payload: bytes) -> None:
         """Keep a message we cannot interpret whole (all its keys, not only ours)."""
-        self.out.append(NixUnknown(data=msgspec.json.decode(payload)))
+        data = _decode_any(payload)
+        if data is _NOT_JSON:
+            self._as_text(payload)
+            return
+        self.out.append(NixUnknown(data=data))
+
+    def _as_text(self, payload: bytes) -> None:
+        """A line no JSON decoder can hold: kept as the text it is."""
+        text = payload.decode("utf-8", "replace").rstrip("\r")
+        self.out.append(LogLine(text="@nix " + text))
 
     def _result(self, m: _Result, payload: bytes) -> None:
         act = self._activities.get(m.id)
@@ -310,6 +317,19 @@ class InternalJsonParser:
             head = strip_ansi(text).lstrip()
             level = "warn" if head.startswith("warning:") else "trace" if head.startswith("trace:") else level
         self.out.append(Message(level=level, text=text))
+
+
+_NOT_JSON = object()
+
+
+def _decode_any(payload: bytes) -> Any:
+    """``payload`` as any JSON value, or ``_NOT_JSON`` for what cannot be held: not
+    JSON, invalid UTF-8 in a key the typed decoder skipped, a number out of range
+    (``1e991``), nesting deeper than the decoder's limit.  The parser never raises."""
+    try:
+        return msgspec.json.decode(payload)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return _NOT_JSON
 
 
 def _activity_name(kind: object) -> str:

@@ -7,7 +7,10 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import secrets
+import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,15 +89,85 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+class LockTimeout(Exception):
+    """The lock was not had within the time given."""
+
+
+LOCK_POLL_S = 0.05
+
+
 @contextlib.contextmanager
-def locked(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive flock on ``lock_path`` (created if needed)."""
+def locked(lock_path: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold an exclusive flock on ``lock_path`` (created if needed); wait at most
+    ``timeout`` seconds for it (None: forever), then raise :class:`LockTimeout`."""
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        if timeout is None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        else:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise LockTimeout(f"{lock_path} held by another process") from None
+                    time.sleep(LOCK_POLL_S)
         yield
     finally:
         os.close(fd)
+
+
+def try_lock(fd: int, exclusive: bool) -> bool:
+    """Take a flock on ``fd`` without waiting; False when another process has one
+    that conflicts."""
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+# ``.<name>.<pid>.<hex>.tmp``: what atomic_write and replace_link leave behind when the
+# process is killed between creating and renaming.
+_TEMPORARY = re.compile(r"^\.[^/]+\.(\d+)\.[0-9a-f]{8}\.tmp$")
+
+
+def remove_stale_temporaries(directory: Path) -> list[Path]:
+    """Remove the temporary files of wrappers that are no longer running (killed
+    before their rename); the removed paths.  Only regular files and symlinks named
+    as ours are touched, never followed."""
+    removed: list[Path] = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        m = _TEMPORARY.match(name)
+        if not m or _alive(int(m.group(1))):
+            continue
+        path = directory / name
+        try:
+            if stat.S_ISDIR(os.lstat(path).st_mode):
+                continue
+            os.unlink(path)
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
 
 
 def replace_link(target: Path, link: Path) -> None:
@@ -103,10 +176,11 @@ def replace_link(target: Path, link: Path) -> None:
     os.link(target, tmp)
     try:
         os.replace(tmp, link)
-    except BaseException:
+    finally:
+        # Renaming a name onto another name of the same file does nothing (POSIX): the
+        # temporary name is then still there.
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise
 
 
 def describe(exc: BaseException) -> str:

@@ -8,6 +8,7 @@ the default places, the one with the newest ``last-build.json``."""
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -59,3 +60,30 @@ def log_dir_for_reading(cli_value: str | None = None,
         if mtime > newest_time:
             newest, newest_time = directory, mtime
     return newest
+
+
+def unsafe_because(directory: Path) -> str | None:
+    """Why the wrapper must not write into ``directory`` (None: it may).
+
+    The wrapper often runs as root; whoever can write the log directory could
+    otherwise aim it at files elsewhere (a symlinked ``logs/`` made pruning delete
+    ``*.log`` files there).  So it writes only into a real directory (not a symbolic
+    link) owned by the user it runs as or by root, not writable by everyone.
+    Group-writable is allowed: a log directory shared by the admins' group."""
+    try:
+        info = os.lstat(directory)
+    except FileNotFoundError:
+        return "does not exist"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if stat.S_ISLNK(info.st_mode):
+        return "is a symbolic link"
+    if not stat.S_ISDIR(info.st_mode):
+        return "is not a directory"
+    if info.st_uid not in (os.geteuid(), 0):
+        return f"is owned by another user (uid {info.st_uid})"
+    if info.st_mode & stat.S_IWOTH:
+        return "is writable by every user"
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return "is not writable"
+    return None

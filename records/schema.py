@@ -1,24 +1,173 @@
 """The formats of the files other tools read: ``last-build.json`` and the entries of
-``build-history.json`` (keys of the original design, camelCase, none renamed)."""
+``build-history.json`` (docs/records.md).
+
+Keys are the original design's, camelCase, none renamed; the order of the fields below
+is the order of the keys in the files (a golden test guards it).  ``errors`` stays a
+string (one error a line, root causes first) so ``jq -r .errors`` prints something a
+person reads; everything else was added beside the original keys.
+
+Reading old or damaged files back is ``records/read.py``'s job, in one place."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from parsers.events import ErrorEvent
+if TYPE_CHECKING:  # the status path reads records without loading the parsers
+    from parsers.events import ErrorEvent
 
 RECORD_SCHEMA_VERSION = 1
 _EVENT_ENVELOPE = ("type", "v", "seq", "ts")
+# Kept out of history entries (and of the status report without --verbose): long, and
+# in the build's log anyway.
+HEAVY_ERROR_KEYS = ("logTail", "detail", "trace")
+HISTORY_MAX_ERRORS = 5
+
+
+class _Record(msgspec.Struct, kw_only=True, rename="camel"):
+    pass
+
+
+class GenerationInfo(_Record):
+    """``preGeneration`` / ``postGeneration``: the profile links before and after the
+    build (``system/generations.py`` reads them)."""
+
+    generation: str = "unknown"
+    generation_raw: str = ""
+    latest_generation: str = "unknown"
+    latest_generation_raw: str = ""
+    booted_generation: str = "unknown"
+    status: str = "unknown"
+    system_path: str | None = None
+    home_manager_user: str = ""
+    home_manager_generation: str = "unknown"
+    home_manager_latest_generation: str = "unknown"
+    home_manager_status: str = "unknown"
+
+
+class ErrorDetail(_Record):
+    """An entry of ``errorDetails``: an ``error`` event (docs/events.md) without its
+    envelope (``type``, ``v``, ``seq``, ``ts``); the same keys in the same order."""
+
+    kind: str
+    message: str
+    root_cause: bool = True
+    derivation: str | None = None
+    drv_path: str | None = None
+    exit_code: int | None = None
+    phase: str | None = None
+    log_tail: list[str] = []
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    trace: list[str] = []
+    units: list[str] = []
+    paths: list[str] = []
+    specified: str | None = None
+    got: str | None = None
+    detail: str | None = None
+
+
+class SlimErrorDetail(_Record):
+    """An ``errorDetails`` entry as the history keeps it: without ``logTail``,
+    ``trace`` and ``detail``."""
+
+    kind: str
+    message: str
+    root_cause: bool = True
+    derivation: str | None = None
+    drv_path: str | None = None
+    exit_code: int | None = None
+    phase: str | None = None
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    units: list[str] = []
+    paths: list[str] = []
+    specified: str | None = None
+    got: str | None = None
+
+
+class FailedDerivation(_Record):
+    name: str | None = None
+    drv_path: str | None = None
+    exit_code: int | None = None
+    phase: str | None = None
+    reason: str | None = None
+
+
+class DerivationCounts(_Record):
+    built: int = 0
+    failed: int = 0
+    aborted: int = 0
+    downloaded: int = 0
+    uploaded: int = 0
+
+
+class LastBuild(_Record):
+    """``last-build.json``: the record of one build."""
+
+    schema_version: int = 0  # absent: the original design's wrapper; we write RECORD_SCHEMA_VERSION
+    build_id: str | None = None
+    build_start: str | None = None
+    build_end: str | None = None
+    build_duration: int | None = None  # seconds, rounded (the original design's)
+    build_duration_ms: int | None = None
+    target: str | None = None
+    action: str | None = None
+    tool: str | None = None
+    flake_path: str | None = None
+    exit_code: int | None = None
+    success: bool = False
+    hostname: str | None = None
+    user: str | None = None
+    command: str | None = None  # for people: shlex-quoted; never run
+    argv: list[str] = []
+    pre_generation: GenerationInfo | None = None
+    post_generation: GenerationInfo | None = None
+    build_log_path: str | None = None
+    errors: str = ""
+    error_count: int = 0
+    root_cause_count: int = 0
+    error_details: list[ErrorDetail] = []
+    failed_derivations: list[FailedDerivation] = []
+    derivations: DerivationCounts = msgspec.field(default_factory=DerivationCounts)
+    signal: int | None = None
+    interrupted: bool = False
+    log_dir: str | None = None
+
+
+class HistoryEntry(LastBuild):
+    """An entry of ``build-history.json`` (a JSON list, oldest first): the record with
+    its first ``HISTORY_MAX_ERRORS`` error details slimmed, so a hundred builds stay
+    small.  The same keys in the same order as ``last-build.json``."""
+
+    error_details: list[SlimErrorDetail] = []  # type: ignore[assignment]  # msgspec: a narrower element type, same key and place
+
+
+def error_detail(error: ErrorEvent) -> ErrorDetail:
+    """An ``error`` event as an entry of ``errorDetails``."""
+    return ErrorDetail(**{f: getattr(error, f) for f in ErrorDetail.__struct_fields__})
 
 
 def error_dict(error: ErrorEvent) -> dict[str, Any]:
-    """An ``error`` event as an entry of ``errorDetails`` (without the envelope)."""
+    """An ``error`` event as an ``errorDetails`` entry's JSON object."""
     data: dict[str, Any] = msgspec.to_builtins(error)
     for key in _EVENT_ENVELOPE:
         data.pop(key, None)
     return data
+
+
+def slim(detail: ErrorDetail) -> SlimErrorDetail:
+    return SlimErrorDetail(**{f: getattr(detail, f) for f in SlimErrorDetail.__struct_fields__})
+
+
+def history_entry(record: LastBuild, max_errors: int = HISTORY_MAX_ERRORS) -> HistoryEntry:
+    """The record as kept in the history."""
+    fields = {f: getattr(record, f) for f in LastBuild.__struct_fields__}
+    fields["error_details"] = [slim(d) for d in record.error_details[:max_errors]]
+    return HistoryEntry(**fields)
 
 
 def iso_seconds(ts: str) -> str:
@@ -27,18 +176,6 @@ def iso_seconds(ts: str) -> str:
     return ts[:19] + "+00:00" if len(ts) >= 19 else ts
 
 
-def history_entry(record: dict[str, Any], max_errors: int = 5) -> dict[str, Any]:
-    """The record as kept in the history: the same keys, error details trimmed (no
-    log tails or full reports) so a hundred builds stay small."""
-    entry = dict(record)
-    details = []
-    for detail in record.get("errorDetails", [])[:max_errors]:
-        slim = {k: v for k, v in detail.items() if k not in ("logTail", "detail", "trace")}
-        details.append(slim)
-    entry["errorDetails"] = details
-    return entry
-
-
-def encode_record(record: dict[str, object]) -> bytes:
+def encode_record(record: LastBuild) -> bytes:
     """``last-build.json``'s bytes: indented JSON and a final newline."""
     return msgspec.json.format(msgspec.json.encode(record), indent=2) + b"\n"

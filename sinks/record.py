@@ -1,18 +1,14 @@
-"""The build record: what ``last-build.json`` holds and ``build-history.json`` keeps.
-
-Keys follow the original design (buildStart, buildEnd, buildDuration, target, action,
-tool, flakePath, exitCode, success, hostname, user, command, preGeneration,
-postGeneration, buildLogPath, errors); ``errors`` stays a string (one error a line,
-root causes first) so ``jq -r .errors`` prints something a person reads.  Everything
-else is added: ``errorDetails`` (structured errors), ``derivations`` (counts),
-``failedDerivations``, ``buildId``, ``schemaVersion``…
-"""
+"""The build record: what ``last-build.json`` holds and ``build-history.json`` keeps
+(the format: ``records/schema.py``, docs/records.md).  A pure sink: it accumulates
+events; the file sinks write what :meth:`BuildRecord.to_record` makes of them."""
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import msgspec
 
 from parsers.errors.order import ordered_errors
 from parsers.events import (
@@ -22,11 +18,29 @@ from parsers.events import (
     ErrorEvent,
     Event,
 )
-from records.schema import RECORD_SCHEMA_VERSION, error_dict, iso_seconds
+from records.schema import (
+    RECORD_SCHEMA_VERSION,
+    DerivationCounts,
+    FailedDerivation,
+    GenerationInfo,
+    LastBuild,
+    error_detail,
+    iso_seconds,
+)
+
+
+def generation(info: Mapping[str, Any] | None) -> GenerationInfo | None:
+    """``system.generations.generation_info``'s object as the record keeps it."""
+    if info is None:
+        return None
+    try:
+        return msgspec.convert(info, GenerationInfo)
+    except msgspec.ValidationError:
+        return None
 
 
 class BuildRecord:
-    """Accumulates the record from events (a pure sink; the file sinks write it)."""
+    """Accumulates the record from events."""
 
     name = "build record"
 
@@ -35,65 +49,66 @@ class BuildRecord:
         self.finished: BuildFinished | None = None
         self.errors: list[ErrorEvent] = []
         self.failed: list[DerivationFailed] = []
-        self.extra: dict[str, Any] = {}
+        # Set by the session, which takes them around the build.
+        self.pre_generation: GenerationInfo | None = None
+        self.post_generation: GenerationInfo | None = None
+        self.log_dir: str | None = None
 
     def handle(self, events: Sequence[Event]) -> None:
         for event in events:
-            kind = type(event)
-            if kind is ErrorEvent:
-                self.errors.append(event)  # type: ignore[arg-type]
-            elif kind is DerivationFailed:
-                self.failed.append(event)  # type: ignore[arg-type]
-            elif kind is BuildStarted:
-                self.started = event  # type: ignore[assignment]
-            elif kind is BuildFinished:
-                self.finished = event  # type: ignore[assignment]
+            if isinstance(event, ErrorEvent):
+                self.errors.append(event)
+            elif isinstance(event, DerivationFailed):
+                self.failed.append(event)
+            elif isinstance(event, BuildStarted):
+                self.started = event
+            elif isinstance(event, BuildFinished):
+                self.finished = event
 
     def close(self) -> None:
         pass
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_record(self) -> LastBuild:
         started, finished = self.started, self.finished
         errors = ordered_errors(self.errors)
         duration_ms = finished.duration_ms if finished else None
-        record: dict[str, Any] = {
-            "schemaVersion": RECORD_SCHEMA_VERSION,
-            "buildId": started.build_id if started else None,
-            "buildStart": iso_seconds(started.ts) if started else None,
-            "buildEnd": iso_seconds(finished.ts) if finished else None,
-            "buildDuration": round(duration_ms / 1000) if duration_ms is not None else None,
-            "buildDurationMs": duration_ms,
-            "target": started.target if started else None,
-            "action": started.action if started else None,
-            "tool": started.tool if started else None,
-            "flakePath": started.flake if started else None,
-            "exitCode": finished.exit_code if finished else None,
-            "success": finished.success if finished else False,
-            "hostname": started.hostname if started else None,
-            "user": started.user if started else None,
-            "command": shlex.join(started.argv) if started and started.argv else None,
-            "argv": list(started.argv) if started else [],
-            "preGeneration": None,
-            "postGeneration": None,
-            "buildLogPath": started.log_path if started else None,
-            "errors": "\n".join(e.message for e in errors),
-            "errorCount": len(errors),
-            "rootCauseCount": sum(1 for e in errors if e.root_cause),
-            "errorDetails": [error_dict(e) for e in errors],
-            "failedDerivations": [
-                {"name": d.name, "drvPath": d.drv_path, "exitCode": d.exit_code,
-                 "phase": d.phase, "reason": d.reason}
+        return LastBuild(
+            schema_version=RECORD_SCHEMA_VERSION,
+            build_id=started.build_id if started else None,
+            build_start=iso_seconds(started.ts) if started else None,
+            build_end=iso_seconds(finished.ts) if finished else None,
+            build_duration=round(duration_ms / 1000) if duration_ms is not None else None,
+            build_duration_ms=duration_ms,
+            target=started.target if started else None,
+            action=started.action if started else None,
+            tool=started.tool if started else None,
+            flake_path=started.flake if started else None,
+            exit_code=finished.exit_code if finished else None,
+            success=bool(finished and finished.success),
+            hostname=started.hostname if started else None,
+            user=started.user if started else None,
+            command=shlex.join(started.argv) if started and started.argv else None,
+            argv=list(started.argv) if started else [],
+            pre_generation=self.pre_generation,
+            post_generation=self.post_generation,
+            build_log_path=started.log_path if started else None,
+            errors="\n".join(e.message for e in errors),
+            error_count=len(errors),
+            root_cause_count=sum(1 for e in errors if e.root_cause),
+            error_details=[error_detail(e) for e in errors],
+            failed_derivations=[
+                FailedDerivation(name=d.name, drv_path=d.drv_path, exit_code=d.exit_code,
+                                 phase=d.phase, reason=d.reason)
                 for d in self.failed
             ],
-            "derivations": {
-                "built": finished.built if finished else 0,
-                "failed": finished.failed if finished else 0,
-                "aborted": finished.aborted if finished else 0,
-                "downloaded": finished.downloaded if finished else 0,
-                "uploaded": finished.uploaded if finished else 0,
-            },
-            "signal": finished.signal if finished else None,
-            "interrupted": finished.interrupted if finished else False,
-        }
-        record.update(self.extra)
-        return record
+            derivations=DerivationCounts(
+                built=finished.built if finished else 0,
+                failed=finished.failed if finished else 0,
+                aborted=finished.aborted if finished else 0,
+                downloaded=finished.downloaded if finished else 0,
+                uploaded=finished.uploaded if finished else 0,
+            ),
+            signal=finished.signal if finished else None,
+            interrupted=finished.interrupted if finished else False,
+            log_dir=self.log_dir,
+        )

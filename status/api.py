@@ -4,7 +4,9 @@ The same functions exist in bash (``source "$(nixos-build-status lib-path)"``); 
 call these through ``nixos-build-status lib NAME ARGS…``, so there is one
 implementation.  Here they return Python values: ``None`` where the fact cannot be read
 (no such build, no systemd, not NixOS), ``bool`` for the ``is_``/``was_`` predicates,
-JSON text for the ``_json`` ones.
+JSON text for the ``_json`` ones, and the files' JSON objects as dicts (the same keys
+in the same order).  ``last_build``, ``build_history`` and ``report`` return the typed
+Structs themselves (docs/records.md); nothing is encoded and parsed again.
 
 Every probe reads the system under ``NIXOS_BUILD_ROOT`` (default ``/``); ``log_dir``
 defaults like the command line (``NIXOS_BUILD_LOG_DIR``, else the newer of
@@ -19,6 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import msgspec
+
+    from records.schema import HistoryEntry, LastBuild
+    from status.schema import Generation, StatusReport
     from system.sysroot import SystemRoot
 
 _TRUE_WORDS = frozenset({"true", "yes", "y", "on", "1"})
@@ -66,13 +72,19 @@ def get_generation_short(*, root: PathLike | None = None) -> str | None:
     return f"g{number}" if number is not None else None
 
 
-def get_current_generation_json(*, root: PathLike | None = None,
-                                log_dir: PathLike | None = None) -> str:
-    """The status report's ``generation`` object, as JSON text."""
+def _generation_struct(root: PathLike | None, log_dir: PathLike | None = None) -> Generation:
     from status.report import StatusOptions, generation_object
 
     options = StatusOptions(log_dir=str(log_dir) if log_dir else None)
-    return json.dumps(generation_object(options, _root(root)))
+    return generation_object(options, _root(root))
+
+
+def get_current_generation_json(*, root: PathLike | None = None,
+                                log_dir: PathLike | None = None) -> str:
+    """The status report's ``generation`` object, as JSON text."""
+    import msgspec
+
+    return msgspec.json.encode(_generation_struct(root, log_dir)).decode()
 
 
 def is_generation_in_sync(*, root: PathLike | None = None) -> bool:
@@ -96,27 +108,32 @@ def _log_dir(log_dir: PathLike | None) -> Path:
     return resolve(str(log_dir) if log_dir else None)
 
 
-def get_last_build_status(log_dir: PathLike | None = None) -> dict[str, Any] | None:
-    """The last build's record (``last-build.json``)."""
+def last_build(log_dir: PathLike | None = None) -> LastBuild | None:
+    """The last build's record, typed (``records.schema.LastBuild``)."""
     from records.read import read_last_build
 
     return read_last_build(_log_dir(log_dir))
 
 
+def get_last_build_status(log_dir: PathLike | None = None) -> dict[str, Any] | None:
+    """The last build's record (``last-build.json``) as its JSON object."""
+    record = last_build(log_dir)
+    return _builtins(record) if record is not None else None
+
+
 def get_last_build_exit_code(log_dir: PathLike | None = None) -> int | None:
-    record = get_last_build_status(log_dir)
-    code = record.get("exitCode") if record else None
-    return code if isinstance(code, int) else None
+    record = last_build(log_dir)
+    return record.exit_code if record else None
 
 
 def was_last_build_successful(log_dir: PathLike | None = None) -> bool:
-    record = get_last_build_status(log_dir)
-    return bool(record and record.get("success") is True)
+    record = last_build(log_dir)
+    return bool(record and record.success)
 
 
-def get_build_history(log_dir: PathLike | None = None) -> list[dict[str, Any]]:
-    """Every recorded build, oldest first (``build-history.json``); [] when none.
-    Raises ``ValueError`` when the file is not a JSON list."""
+def build_history(log_dir: PathLike | None = None) -> list[HistoryEntry]:
+    """Every recorded build, oldest first, typed (``records.schema.HistoryEntry``).
+    Raises ``ValueError`` when the file is damaged (not a JSON list, too large)."""
     from records.read import read_history
 
     directory = _log_dir(log_dir)
@@ -126,6 +143,12 @@ def get_build_history(log_dir: PathLike | None = None) -> list[dict[str, Any]]:
     return history
 
 
+def get_build_history(log_dir: PathLike | None = None) -> list[dict[str, Any]]:
+    """Every recorded build, oldest first (``build-history.json``); [] when none.
+    Raises ``ValueError`` when the file is not a JSON list."""
+    return [_builtins(entry) for entry in build_history(log_dir)]
+
+
 def get_build_history_summary(log_dir: PathLike | None = None, count: int = 10,
                               *, failed_only: bool = False) -> dict[str, Any]:
     """The last ``count`` builds, newest first, with counts and the mean duration:
@@ -133,25 +156,43 @@ def get_build_history_summary(log_dir: PathLike | None = None, count: int = 10,
     from status.history import summary
 
     directory = _log_dir(log_dir)
-    return summary(get_build_history(directory), directory, count, failed_only)
+    return _builtins(summary(build_history(directory), directory, count, failed_only))
 
 
 # --- error extraction ---------------------------------------------------------------------
 
-def extract_nix_errors(log_file: PathLike) -> list[str]:
-    """The error messages in a build log, root causes first (for a wrapper log saved
-    under nh, with nix's own stream saved beside it).  Raises ``OSError`` when the file
-    cannot be read."""
-    from status.probes.lastbuild import extract_log_errors
-
-    return [d["message"] for d in extract_log_errors(Path(log_file))]
+LogSource = str | bytes | os.PathLike[str]
 
 
-def extract_build_phase(log_file: PathLike) -> str | None:
-    """The phase the build stopped in (``buildPhase``…), None when the log has none."""
+def _log_bytes(log: LogSource) -> bytes:
+    """A log given as its path, or as its text: ``bytes``, or a ``str`` of more than one
+    line (a one-line ``str`` is a path; pass one line of text as bytes)."""
+    if isinstance(log, bytes):
+        return log
+    if isinstance(log, str) and "\n" in log:
+        return log.encode("utf-8", "surrogateescape")
+    return Path(log).read_bytes()
+
+
+def extract_nix_errors(log: LogSource) -> list[str]:
+    """The error messages in a build log, root causes first.  ``log`` is the log's
+    path or its text (bytes, or a str of several lines).  Raises ``OSError`` when a
+    path cannot be read."""
+    from status.probes.lastbuild import extract_errors
+
+    return [d.message for d in extract_errors(_log_bytes(log))]
+
+
+def extract_build_phase(log: LogSource) -> str | None:
+    """The phase the build stopped in (``buildPhase``…), None when the log has none.
+    ``log`` as for :func:`extract_nix_errors`."""
+    if isinstance(log, bytes) or (isinstance(log, str) and "\n" in log):
+        from parsers.replay import failed_phase
+
+        return failed_phase(iter((_log_bytes(log),)))
     from status.probes.lastbuild import extract_log_phase
 
-    return extract_log_phase(Path(log_file))
+    return extract_log_phase(Path(log))  # read in pieces: logs can be large
 
 
 # --- system health ------------------------------------------------------------------------
@@ -177,29 +218,24 @@ def check_journal_errors(since: str = "1 hour ago", *, root: PathLike | None = N
 
 # --- metadata -----------------------------------------------------------------------------
 
-def _generation_object(root: PathLike | None) -> dict[str, Any]:
-    return dict(json.loads(get_current_generation_json(root=root)))
-
-
 def get_current_commit(*, root: PathLike | None = None) -> str | None:
     """The configuration's revision, short (``3f4851e``): ``configurationRevision`` of
     ``nixos-version --json``, else the flake checkout's HEAD."""
-    commit = _generation_object(root)["commit"]
-    return None if commit == "unknown" else str(commit)
+    commit = _generation_struct(root).commit
+    return None if commit == "unknown" else commit
 
 
 def get_current_nixpkgs_rev(*, root: PathLike | None = None) -> str | None:
     """The nixpkgs revision: ``nixpkgsRevision`` of ``nixos-version --json``, else
     what the flake's ``flake.lock`` pins."""
-    rev = _generation_object(root)["nixpkgsRevision"]
-    return str(rev) if rev else None
+    return _generation_struct(root).nixpkgs_revision or None
 
 
 # --- reports ------------------------------------------------------------------------------
 
-def status_report(*, evaluate: bool = True, verbose: bool = False,
-                  log_dir: PathLike | None = None, root: PathLike | None = None) -> dict[str, Any]:
-    """The full report, as ``nixos-build-status --json`` prints it."""
+def report(*, evaluate: bool = True, verbose: bool = False, log_dir: PathLike | None = None,
+           root: PathLike | None = None) -> StatusReport:
+    """The full report, typed (``status.schema.StatusReport``)."""
     from status.report import StatusOptions, collect
 
     options = StatusOptions(log_dir=str(log_dir) if log_dir else None, evaluate=evaluate,
@@ -207,14 +243,30 @@ def status_report(*, evaluate: bool = True, verbose: bool = False,
     return collect(options, _root(root))
 
 
+def status_report(*, evaluate: bool = True, verbose: bool = False,
+                  log_dir: PathLike | None = None, root: PathLike | None = None) -> dict[str, Any]:
+    """The full report as the JSON object ``nixos-build-status --json`` prints."""
+    return _builtins(report(evaluate=evaluate, verbose=verbose, log_dir=log_dir, root=root))
+
+
 def create_status_report(format: str = "json", *, evaluate: bool = True, verbose: bool = False,
                          log_dir: PathLike | None = None, root: PathLike | None = None) -> str:
     """The report as text: ``json`` or ``human``."""
     if format not in ("json", "human"):
         raise ValueError(f"unknown report format {format!r} (json or human)")
-    report = status_report(evaluate=evaluate, verbose=verbose, log_dir=log_dir, root=root)
+    typed = report(evaluate=evaluate, verbose=verbose, log_dir=log_dir, root=root)
     if format == "json":
-        return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+        from status.schema import encode_report
+
+        return encode_report(typed).decode()
     from status.render import render
 
-    return render(report, verbose=verbose)
+    return render(typed, verbose=verbose)
+
+
+def _builtins(value: msgspec.Struct) -> dict[str, Any]:
+    """A record or report as its JSON object (the same keys, in the same order)."""
+    import msgspec
+
+    data: dict[str, Any] = msgspec.to_builtins(value)
+    return data

@@ -1,12 +1,22 @@
 """The status report for people: the original design's layout (``=== NixOS Build
-Status ===`` … ``✓ System is healthy``), rendered from the JSON report so both always
-say the same thing.  Colour only on a terminal, and never with ``NO_COLOR``."""
+Status ===`` … ``✓ System is healthy``), rendered from the report's Struct
+(``status.schema.StatusReport``) so both always say the same thing.  Colour only on a terminal, and never with ``NO_COLOR``."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from typing import Any, TextIO
+
+from status.probes.lastbuild import TOOL_NOT_RUN
+from status.schema import (
+    BootStatus,
+    Buildability,
+    BuildErrors,
+    JournalErrors,
+    LastBuildSummary,
+    StatusReport,
+)
 
 OK, FAIL, WARN, UNKNOWN, SKIP = "✓", "✗", "⚠", "?", "-"
 _COLOURS = {OK: "\x1b[32m", FAIL: "\x1b[31m", WARN: "\x1b[33m", UNKNOWN: "\x1b[33m", SKIP: ""}
@@ -55,134 +65,147 @@ class _Writer:
         self.lines.append(f"{name + ':':<20}{value}")
 
 
-def render(report: Mapping[str, Any], *, verbose: bool = False, colour: bool = False) -> str:
+def render(report: StatusReport, *, verbose: bool = False, colour: bool = False) -> str:
     out = _Writer(colour)
     out.line("=== NixOS Build Status ===")
     out.line()
     _generation(out, report)
     out.line()
-    _build_errors(out, report["buildErrors"], verbose)
+    _build_errors(out, report.build_errors, verbose)
     out.line()
-    _boot(out, report["bootStatus"], report["journalErrors"], verbose)
+    _boot(out, report.boot_status, report.journal_errors, verbose)
     out.line()
-    _flake(out, report["buildability"], verbose)
+    _flake(out, report.buildability, verbose)
     out.line()
     _summary(out, report)
     return "\n".join(out.lines) + "\n"
 
 
-def _generation(out: _Writer, report: Mapping[str, Any]) -> None:
-    gen = report["generation"]
+def _generation(out: _Writer, report: StatusReport) -> None:
+    gen = report.generation
     out.line("Generation Information:")
-    if report.get("root", "/") != "/":
-        out.field("System root", report["root"])
-    out.field("Current generation", gen["generation"])
-    out.field("Latest generation", f"{gen['latestGeneration']}")
-    if gen["bootedGeneration"] not in ("unknown", gen["generation"]):
-        out.field("Booted generation", gen["bootedGeneration"])
-    out.field("Status", gen["status"])
-    if gen["homeManagerStatus"] != "unknown" or gen["homeManagerGeneration"] != "unknown":
-        out.field("Home Manager user", gen["homeManagerUser"])
-        out.field("HM generation", gen["homeManagerGeneration"])
-        if gen["homeManagerLatestGeneration"] != gen["homeManagerGeneration"]:
-            out.field("HM latest", gen["homeManagerLatestGeneration"])
-        out.field("HM status", gen["homeManagerStatus"])
+    if report.root != "/":
+        out.field("System root", report.root)
+    out.field("Current generation", gen.generation)
+    out.field("Latest generation", gen.latest_generation)
+    if gen.booted_generation not in ("unknown", gen.generation):
+        out.field("Booted generation", gen.booted_generation)
+    out.field("Status", gen.status)
+    if gen.home_manager_status != "unknown" or gen.home_manager_generation != "unknown":
+        out.field("Home Manager user", gen.home_manager_user)
+        out.field("HM generation", gen.home_manager_generation)
+        if gen.home_manager_latest_generation != gen.home_manager_generation:
+            out.field("HM latest", gen.home_manager_latest_generation)
+        out.field("HM status", gen.home_manager_status)
     else:
-        out.field("Home Manager", f"no generations found for {gen['homeManagerUser']}")
-    source = f" (from the {gen['commitSource']})" if gen["commitSource"] == "flake checkout" else ""
-    out.field("Commit", f"{gen['commit']}{source}")
-    if gen["nixpkgsRevision"]:
-        out.field("Nixpkgs", gen["nixpkgsRevision"][:12])
-    if gen["nixosVersion"]:
-        out.field("NixOS version", gen["nixosVersion"])
-    last = report["buildErrors"]["lastBuild"]
+        out.field("Home Manager", f"no generations found for {gen.home_manager_user}")
+    source = f" (from the {gen.commit_source})" if gen.commit_source == "flake checkout" else ""
+    out.field("Commit", f"{gen.commit}{source}")
+    if gen.nixpkgs_revision:
+        out.field("Nixpkgs", gen.nixpkgs_revision[:12])
+    if gen.nixos_version:
+        out.field("NixOS version", gen.nixos_version)
+    last = report.build_errors.last_build
     if last:
-        result = "succeeded" if last.get("success") else (
-            "interrupted" if last.get("interrupted") else f"failed (exit {last.get('exitCode')})")
-        what = " ".join(str(last[k]) for k in ("target", "action") if last.get(k))
-        tool = f" with {last['tool']}" if last.get("tool") else ""
-        out.field("Last build", f"{what}{tool}, {result}, {when(last.get('buildEnd') or last.get('buildStart'))}"
-                               f" ({duration(last.get('buildDuration'))})")
+        out.field("Last build", f"{_what(last)}, {_result(last)}, "
+                                f"{when(last.build_end or last.build_start)}"
+                                f" ({duration(last.build_duration)})")
     else:
-        out.field("Last build", f"none recorded in {report['buildErrors']['logDir']}")
+        out.field("Last build", f"none recorded in {report.build_errors.log_dir}")
 
 
-def _build_errors(out: _Writer, errors: Mapping[str, Any], verbose: bool) -> None:
+def _what(last: LastBuildSummary) -> str:
+    what = " ".join(v for v in (last.target, last.action) if v)
+    return what + (f" with {last.tool}" if last.tool else "")
+
+
+def _result(last: LastBuildSummary) -> str:
+    if last.success:
+        return "succeeded"
+    if last.interrupted:
+        return "interrupted"
+    if last.exit_code in TOOL_NOT_RUN:
+        return f"did not run: {TOOL_NOT_RUN[last.exit_code]} (exit {last.exit_code})"
+    return f"failed (exit {last.exit_code})"
+
+
+def _build_errors(out: _Writer, errors: BuildErrors, verbose: bool) -> None:
     out.line("Build Error Check:")
-    count = errors["errorCount"]
+    count = errors.error_count
     if not count:
         out.mark(OK, "No recent build errors detected")
         return
-    roots = errors["rootCauseCount"]
+    roots = errors.root_cause_count
     plural = "s" if count != 1 else ""
     cause = f" ({roots} root cause{'s' if roots != 1 else ''})" if roots != count else ""
     out.mark(FAIL, f"The last build failed with {count} error{plural}{cause}:")
-    shown = errors["errors"] if verbose else errors["errors"][:MAX_ERRORS]
-    details = errors["details"]
+    shown = errors.errors if verbose else errors.errors[:MAX_ERRORS]
+    details = errors.details
     for i, message in enumerate(shown):
         out.line(f"  {message}")
-        detail = details[i] if i < len(details) else {}
-        if detail.get("file"):
-            out.line(f"    at {detail['file']}:{detail.get('line') or '?'}")
-        if verbose:
-            for tail in detail.get("logTail") or []:
+        detail = details[i] if i < len(details) else None
+        if detail is None:
+            continue
+        if detail.file:
+            out.line(f"    at {detail.file}:{detail.line or '?'}")
+        if verbose and isinstance(detail.log_tail, list):
+            for tail in detail.log_tail:
                 out.line(f"    > {tail}")
     if len(shown) < count:
         out.line(f"  … {count - len(shown)} more (--verbose shows all)")
-    last = errors.get("lastBuild") or {}
-    if last.get("buildLogPath"):
-        out.line(f"  Log: {last['buildLogPath']}")
+    last = errors.last_build
+    if last and last.build_log_path:
+        out.line(f"  Log: {last.build_log_path}")
 
 
-def _boot(out: _Writer, boot: Mapping[str, Any], journal: Mapping[str, Any], verbose: bool) -> None:
+def _boot(out: _Writer, boot: BootStatus, journal: JournalErrors, verbose: bool) -> None:
     out.line("Boot Status:")
-    units = boot["failedUnitList"]
+    units = boot.failed_unit_list
     if units:
-        names = ", ".join(u["unit"] + (" (user)" if u["scope"] == "user" else "") for u in units)
+        names = ", ".join(u.unit + (" (user)" if u.scope == "user" else "") for u in units)
         out.mark(FAIL, f"{len(units)} failed unit{'s' if len(units) != 1 else ''}: {names}")
         for unit in units:
-            if unit.get("journal"):
-                out.line(f"  {unit['unit']}, last lines of its journal:")
-                for line in unit["journal"]:
+            if isinstance(unit.journal, list) and unit.journal:
+                out.line(f"  {unit.unit}, last lines of its journal:")
+                for line in unit.journal:
                     out.line(f"    {line}")
-    elif boot["status"] == "ok":
+    elif boot.status == "ok":
         out.mark(OK, "All systemd units started successfully")
     else:
-        out.mark(UNKNOWN, f"Could not check systemd units: {boot['reasons'].get('system', '?')}")
-    if journal["status"] != "ok":
+        out.mark(UNKNOWN, f"Could not check systemd units: {boot.reasons.get('system', '?')}")
+    if journal.status != "ok":
         if verbose:
-            out.mark(UNKNOWN, f"Journal not read: {journal['reason']}")
+            out.mark(UNKNOWN, f"Journal not read: {journal.reason}")
         return
-    count = journal["errorCount"]
+    count = journal.error_count
     if count or verbose:
         out.mark(WARN if count else OK,
                  f"{count} error message{'s' if count != 1 else ''} in the journal since "
-                 f"{journal['since']}")
-    for entry in journal.get("entries", []):
-        stamp = when(entry.get("timestamp"))
-        out.line(f"    {stamp} {entry['source']}: {entry['message']}")
+                 f"{journal.since}")
+    for entry in journal.entries if isinstance(journal.entries, list) else []:
+        out.line(f"    {when(entry.timestamp)} {entry.source}: {entry.message}")
 
 
-def _flake(out: _Writer, b: Mapping[str, Any], verbose: bool) -> None:
+def _flake(out: _Writer, b: Buildability, verbose: bool) -> None:
     out.line("Flake Status:")
-    where = f"{b['flake']}#{b['attribute']}" if b["flake"] else ""
-    status = b["status"]
+    where = f"{b.flake}#{b.attribute}" if b.flake else ""
+    status = b.status
     if status == "ok":
-        cached = f", cached {when(b['checkedAt'])}" if b["cached"] else ""
+        cached = f", cached {when(b.checked_at)}" if b.cached else ""
         out.mark(OK, f"Flake can be evaluated ({where}{cached})")
     elif status == "failed":
         out.mark(FAIL, f"Flake cannot be evaluated ({where}):")
-        out.line(f"  {b['buildError']}")
-        details = b["errorDetails"]
-        if details and details[0].get("file"):
-            out.line(f"    at {details[0]['file']}:{details[0].get('line') or '?'}")
-        if verbose and details and details[0].get("detail"):
-            for line in str(details[0]["detail"]).splitlines()[1:]:
+        out.line(f"  {b.build_error}")
+        first = b.error_details[0] if b.error_details else None
+        if first is not None and first.file:
+            out.line(f"    at {first.file}:{first.line or '?'}")
+        if verbose and first is not None and isinstance(first.detail, str) and first.detail:
+            for line in first.detail.splitlines()[1:]:
                 out.line(f"  {line}")
     elif status == "skipped":
-        out.mark(SKIP, f"Flake evaluation skipped ({b['reason']})" + (f": {where}" if where else ""))
+        out.mark(SKIP, f"Flake evaluation skipped ({b.reason})" + (f": {where}" if where else ""))
     else:
-        out.mark(UNKNOWN, f"Flake not evaluated: {b['reason']}")
+        out.mark(UNKNOWN, f"Flake not evaluated: {b.reason}")
 
 
 _SUMMARY = {
@@ -194,19 +217,19 @@ _SUMMARY = {
 }
 
 
-def _summary(out: _Writer, report: Mapping[str, Any]) -> None:
+def _summary(out: _Writer, report: StatusReport) -> None:
     out.line("=== Summary ===")
-    symbol, text = _SUMMARY[report["overallStatus"]]
+    symbol, text = _SUMMARY[report.overall_status]
     out.mark(symbol, text)
     for hint in hints(report):
         out.line(f"  {hint}")
 
 
-def hints(report: Mapping[str, Any]) -> list[str]:
+def hints(report: StatusReport) -> list[str]:
     """One line per problem beyond the headline: what it is and what to do."""
-    gen = report["generation"]
+    gen = report.generation
     lines = []
-    problems = report["problems"]
+    problems = report.problems
     if "last-build-failed" in problems:
         lines.append("the last build failed: see the errors above")
     if "evaluation-failed" in problems:
@@ -214,13 +237,13 @@ def hints(report: Mapping[str, Any]) -> list[str]:
     if "failed-units" in problems:
         lines.append("failed units: systemctl --failed; journalctl -u <unit>")
     if "system-out-of-sync" in problems:
-        if gen["generation"] == "unknown":
+        if gen.generation == "unknown":
             lines.append("the running system is no profile generation "
                          "(after nixos-rebuild test, or its link was removed)")
         else:
-            lines.append(f"running {gen['generation']}, latest is {gen['latestGeneration']}: "
+            lines.append(f"running {gen.generation}, latest is {gen.latest_generation}: "
                          "switch to it or reboot")
     if "home-manager-out-of-sync" in problems:
-        lines.append(f"Home Manager {gen['homeManagerLatestGeneration']} is not active "
+        lines.append(f"Home Manager {gen.home_manager_latest_generation} is not active "
                      "(its activation failed or did not finish)")
     return lines

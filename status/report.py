@@ -11,7 +11,8 @@ The overall status is the most serious problem found (docs/status.md):
     unknown       (exit 1)  the running generation cannot be determined (not NixOS?)
     success       (exit 0)
 
-``problems`` lists every one that applies, so the order never hides anything."""
+``problems`` lists every one that applies, so the order never hides anything.  The
+report is a ``status.schema.StatusReport`` (docs/records.md)."""
 
 from __future__ import annotations
 
@@ -20,20 +21,38 @@ import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
+
+from msgspec import UNSET
 
 from records.read import read_last_build
+from records.schema import ErrorDetail, LastBuild
 from status.exitcodes import EXIT_BUILD_ERRORS, EXIT_OK, EXIT_OUT_OF_SYNC
 from status.probes import journal, lastbuild, units, version
 from status.probes.buildability import DEFAULT_EVAL_TIMEOUT, Buildability, skipped
 from status.probes.tools import DEFAULT_TIMEOUT, ToolRun
+from status.schema import (
+    BootStatus,
+    BuildErrors,
+    ErrorsSource,
+    FailedUnit,
+    Generation,
+    JournalEntry,
+    JournalErrors,
+    LastBuildSummary,
+    OverallStatus,
+    Problem,
+    ReportErrorDetail,
+    StatusReport,
+)
+from status.schema import Buildability as BuildabilityReport
 from system.flake import Flake, find_flake, git_revision, locked_revision
 from system.generations import CURRENT_SYSTEM, SYSTEM_PROFILES, generation_info, home_user
 from system.sysroot import SystemRoot
 
 NOT_RUNNING = "the inspected system is not running"
 # overallStatus, most serious first, with its exit code.
-SEVERITY: tuple[tuple[str, int], ...] = (
+SEVERITY: tuple[tuple[OverallStatus, int], ...] = (
     ("build-errors", EXIT_BUILD_ERRORS),
     # Failed units are not build errors, but 2 is the design's only code for "needs
     # attention" (1 means "out of sync": scripts may answer it with a switch).
@@ -43,7 +62,7 @@ SEVERITY: tuple[tuple[str, int], ...] = (
     ("success", EXIT_OK),
 )
 # problems -> the overallStatus they lead to
-PROBLEMS: dict[str, str] = {
+PROBLEMS: dict[Problem, OverallStatus] = {
     "last-build-failed": "build-errors",
     "evaluation-failed": "build-errors",
     "failed-units": "degraded",
@@ -63,7 +82,7 @@ class StatusOptions(NamedTuple):
     env: Mapping[str, str] = os.environ
 
 
-def overall(problems: list[str]) -> tuple[str, int]:
+def overall(problems: list[Problem]) -> tuple[OverallStatus, int]:
     statuses = {PROBLEMS[p] for p in problems}
     return next((s, code) for s, code in SEVERITY if s in statuses or s == "success")
 
@@ -132,8 +151,8 @@ class _Evaluation(threading.Thread):
         self.outcome = evaluate(*self._args)
 
 
-def collect(options: StatusOptions | None = None, root: SystemRoot | None = None) -> dict[str, Any]:
-    """The whole report as a JSON-ready dict."""
+def collect(options: StatusOptions | None = None, root: SystemRoot | None = None) -> StatusReport:
+    """The whole report."""
     options = options or StatusOptions()
     env = options.env
     root = root or SystemRoot(env=env)
@@ -142,7 +161,7 @@ def collect(options: StatusOptions | None = None, root: SystemRoot | None = None
     generation = generation_info(root, env)
     directory = lastbuild.log_dir(options.log_dir, env)
     record = read_last_build(directory)
-    flake = find_flake(root, env, record)
+    flake = find_flake(root, env)
     evaluation = None
     if options.evaluate:
         evaluation = _Evaluation(flake, host, env, options.eval_timeout)
@@ -154,7 +173,7 @@ def collect(options: StatusOptions | None = None, root: SystemRoot | None = None
     if options.verbose and failed_units:
         failed_units = units.with_journal(failed_units, env, options.probe_timeout)
     journal_errors = live.journal(options.journal_since)
-    identity = _generation_json(generation, current_versions(root, generation, live), flake)
+    identity = _generation(generation, current_versions(root, generation, live), flake)
 
     if evaluation is not None:
         evaluation.join()
@@ -164,32 +183,31 @@ def collect(options: StatusOptions | None = None, root: SystemRoot | None = None
 
     problems = _problems(generation, errors, failed, buildability)
     status, exit_code = overall(problems)
-    return {
-        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
-        "hostname": host,
-        "generation": identity,
-        "buildErrors": _errors_json(errors, record, directory, options.verbose),
-        "bootStatus": _boot_json(failed, failed_units),
-        "journalErrors": _journal_json(journal_errors, options.verbose),
-        "buildability": _buildability_json(buildability, options.verbose),
-        "problems": problems,
-        "overallStatus": status,
-        "exitCode": exit_code,
-        "root": str(root.root),
-    }
+    return StatusReport(
+        timestamp=datetime.now(UTC).isoformat(timespec="seconds"),
+        hostname=host,
+        generation=identity,
+        build_errors=_build_errors(errors, record, directory, options.verbose),
+        boot_status=_boot(failed, failed_units),
+        journal_errors=_journal(journal_errors, options.verbose),
+        buildability=_buildability(buildability, options.verbose),
+        problems=problems,
+        overall_status=status,
+        exit_code=exit_code,
+        root=str(root.root),
+    )
 
 
 def generation_object(options: StatusOptions | None = None,
-                      root: SystemRoot | None = None) -> dict[str, Any]:
+                      root: SystemRoot | None = None) -> Generation:
     """The report's ``generation`` object alone (profile links, nixos-version, the
     flake checkout): no systemd, journal or evaluation."""
     options = options or StatusOptions()
     root = root or SystemRoot(env=options.env)
     live = LiveProbes(root, options, wanted=("version",))
     generation = generation_info(root, options.env)
-    record = read_last_build(lastbuild.log_dir(options.log_dir, options.env))
-    flake = find_flake(root, options.env, record)
-    return _generation_json(generation, current_versions(root, generation, live), flake)
+    flake = find_flake(root, options.env)
+    return _generation(generation, current_versions(root, generation, live), flake)
 
 
 def current_versions(root: SystemRoot, generation: Mapping[str, Any],
@@ -208,8 +226,8 @@ def _latest_link(generation: Mapping[str, Any]) -> str | None:
 
 
 def _problems(generation: Mapping[str, Any], errors: lastbuild.BuildErrors,
-              failed: units.FailedUnits, buildability: Buildability) -> list[str]:
-    problems = []
+              failed: units.FailedUnits, buildability: Buildability) -> list[Problem]:
+    problems: list[Problem] = []
     if errors.error_count:
         problems.append("last-build-failed")
     if buildability.status == "failed":
@@ -225,83 +243,102 @@ def _problems(generation: Mapping[str, Any], errors: lastbuild.BuildErrors,
     return problems
 
 
-def _generation_json(info: Mapping[str, Any], versions: version.VersionInfo,
-                     flake: Flake | None) -> dict[str, Any]:
+def _generation(info: Mapping[str, Any], versions: version.VersionInfo,
+                flake: Flake | None) -> Generation:
     commit, commit_source = versions.configuration_revision, "nixos-version"
     if commit is None and flake is not None:
         commit, commit_source = git_revision(flake.directory), "flake checkout"
     nixpkgs = versions.nixpkgs_revision or locked_revision(flake.lock_file if flake else None)
-    return {
-        "generation": info["generation"],
-        "generationRaw": info["generationRaw"],
-        "latestGeneration": info["latestGeneration"],
-        "status": info["status"],
-        "commit": version.short_revision(commit) or "unknown",
-        "homeManagerGeneration": info["homeManagerGeneration"],
-        "homeManagerStatus": info["homeManagerStatus"],
-        "latestGenerationRaw": info["latestGenerationRaw"],
-        "bootedGeneration": info["bootedGeneration"],
-        "systemPath": info["systemPath"],
-        "commitFull": commit,
-        "commitSource": commit_source if commit else None,
-        "nixpkgsRevision": nixpkgs,
-        "nixosVersion": versions.nixos_version,
-        "homeManagerUser": info["homeManagerUser"],
-        "homeManagerLatestGeneration": info["homeManagerLatestGeneration"],
-    }
+    return Generation(
+        generation=info["generation"],
+        generation_raw=info["generationRaw"],
+        latest_generation=info["latestGeneration"],
+        status=info["status"],
+        commit=version.short_revision(commit) or "unknown",
+        home_manager_generation=info["homeManagerGeneration"],
+        home_manager_status=info["homeManagerStatus"],
+        latest_generation_raw=info["latestGenerationRaw"],
+        booted_generation=info["bootedGeneration"],
+        system_path=info["systemPath"],
+        commit_full=commit,
+        commit_source=commit_source if commit else None,
+        nixpkgs_revision=nixpkgs,
+        nixos_version=versions.nixos_version,
+        home_manager_user=info["homeManagerUser"],
+        home_manager_latest_generation=info["homeManagerLatestGeneration"],
+    )
 
 
-def _errors_json(errors: lastbuild.BuildErrors, record: Mapping[str, Any] | None,
-                 directory: Path, verbose: bool) -> dict[str, Any]:
-    details = list(errors.details) if verbose else [lastbuild.slim(d) for d in errors.details]
-    return {
-        "errorCount": errors.error_count,
-        "errors": list(errors.messages),
-        "rootCauseCount": errors.root_cause_count,
-        "details": details,
-        "source": errors.source,
-        "lastBuild": lastbuild.last_build_summary(record, directory),
-        "logDir": str(directory),
-    }
+def report_detail(detail: ErrorDetail, verbose: bool) -> ReportErrorDetail:
+    """An error of a record as the report shows it (the long parts with --verbose)."""
+    fields = {f: getattr(detail, f) for f in ReportErrorDetail.__struct_fields__
+              if verbose or f not in _HEAVY_FIELDS}
+    return ReportErrorDetail(**fields)
 
 
-def _boot_json(failed: units.FailedUnits, listed: list[units.FailedUnit]) -> dict[str, Any]:
+_HEAVY_FIELDS = ("log_tail", "trace", "detail")
+
+
+def last_build_summary(record: LastBuild | None, directory: Path) -> LastBuildSummary | None:
+    """What the status report says about the last build."""
+    if record is None:
+        return None
+    fields = {f: getattr(record, f) for f in LastBuildSummary.__struct_fields__
+              if f != "log_dir"}
+    return LastBuildSummary(**fields, log_dir=str(directory))
+
+
+def _build_errors(errors: lastbuild.BuildErrors, record: LastBuild | None,
+                  directory: Path, verbose: bool) -> BuildErrors:
+    return BuildErrors(
+        error_count=errors.error_count,
+        errors=list(errors.messages),
+        root_cause_count=errors.root_cause_count,
+        details=[report_detail(d, verbose) for d in errors.details],
+        source=cast("ErrorsSource", errors.source),
+        last_build=last_build_summary(record, directory),
+        log_dir=str(directory),
+    )
+
+
+def _boot(failed: units.FailedUnits, listed: list[units.FailedUnit]) -> BootStatus:
     known = failed.system_known
-    scopes = {s.scope: ("ok" if s.known else "unknown") for s in failed.scopes}
-    reasons = {s.scope: s.reason for s in failed.scopes if not s.known}
-    return {
-        "bootFailed": bool(listed) if known or listed else None,
-        "failedUnits": " ".join(u.unit for u in listed),
-        "failedUnitList": [u.to_json() for u in listed],
-        "status": "failed" if listed else ("ok" if known else "unknown"),
-        "scopes": scopes,
-        "reasons": reasons,
-    }
+    return BootStatus(
+        boot_failed=bool(listed) if known or listed else None,
+        failed_units=" ".join(u.unit for u in listed),
+        failed_unit_list=[FailedUnit(unit=u.unit, scope=u.scope, load=u.load, active=u.active,
+                                     sub=u.sub, description=u.description,
+                                     journal=list(u.journal) if u.journal else UNSET)
+                          for u in listed],
+        status="failed" if listed else ("ok" if known else "unknown"),
+        scopes={s.scope: ("ok" if s.known else "unknown") for s in failed.scopes},
+        reasons={s.scope: s.reason for s in failed.scopes if not s.known},
+    )
 
 
-def _journal_json(errors: journal.JournalErrors, verbose: bool) -> dict[str, Any]:
-    data: dict[str, Any] = {"errorCount": errors.error_count if errors.known else None,
-                            "since": errors.since,
-                            "status": "ok" if errors.known else "unknown",
-                            "reason": errors.reason}
-    if verbose:
-        data["entries"] = [e.to_json() for e in errors.recent]
-    return data
+def _journal(errors: journal.JournalErrors, verbose: bool) -> JournalErrors:
+    return JournalErrors(
+        error_count=errors.error_count if errors.known else None,
+        since=errors.since,
+        status="ok" if errors.known else "unknown",
+        reason=errors.reason,
+        entries=([JournalEntry(timestamp=e.timestamp, source=e.source, message=e.message)
+                  for e in errors.recent] if verbose else UNSET),
+    )
 
 
-def _buildability_json(b: Buildability, verbose: bool) -> dict[str, Any]:
-    details = list(b.error_details) if verbose else [lastbuild.slim(d) for d in b.error_details]
-    return {
-        "canBuild": b.can_build,
-        "buildError": b.error,
-        "status": b.status,
-        "reason": b.reason,
-        "flake": b.flake.ref if b.flake else None,
-        "flakeOrigin": b.flake.origin if b.flake else None,
-        "attribute": b.attribute,
-        "drvPath": b.drv_path,
-        "cached": b.cached,
-        "checkedAt": b.checked_at,
-        "durationMs": b.duration_ms,
-        "errorDetails": details,
-    }
+def _buildability(b: Buildability, verbose: bool) -> BuildabilityReport:
+    return BuildabilityReport(
+        can_build=b.can_build,
+        build_error=b.error,
+        status=b.status,
+        reason=b.reason,
+        flake=b.flake.ref if b.flake else None,
+        flake_origin=b.flake.origin if b.flake else None,
+        attribute=b.attribute,
+        drv_path=b.drv_path,
+        cached=b.cached,
+        checked_at=b.checked_at,
+        duration_ms=b.duration_ms,
+        error_details=[report_detail(d, verbose) for d in b.error_details],
+    )

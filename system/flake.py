@@ -1,9 +1,10 @@
 """Which flake configures this machine, and what can be read from its checkout
 without running anything: the git revision of HEAD and the locked nixpkgs.
 
-The flake is, in order: ``NH_OS_FLAKE``, ``NH_FLAKE`` (nh's variables), the
-``flakePath`` of the last build, ``/etc/nixos`` (under the root) when it has a
-``flake.nix`` (nixos-rebuild's default; the file may be a link into a checkout)."""
+The flake is, in order: ``NH_OS_FLAKE``, ``NH_FLAKE`` (nh's variables), ``/etc/nixos``
+(under the root) when it has a ``flake.nix`` (nixos-rebuild's default; the file may be
+a link into a checkout).  The ``flakePath`` of the last build is not used: records are
+data, and nothing read from them is evaluated."""
 
 from __future__ import annotations
 
@@ -30,15 +31,14 @@ class Flake(NamedTuple):
         return self.directory / "flake.lock" if self.directory else None
 
 
-def find_flake(root: SystemRoot, env: Mapping[str, str] | None = None,
-               last_build: Mapping[str, Any] | None = None) -> Flake | None:
+def find_flake(root: SystemRoot, env: Mapping[str, str] | None = None) -> Flake | None:
+    """The flake to evaluate.  Never one read from a build record: ``last-build.json``
+    is written by whoever can write the log directory, and evaluating a flake runs
+    its code (as root, for root's ``nixos-build-status``)."""
     env = os.environ if env is None else env
     for name in FLAKE_VARIABLES:
         if env.get(name):
             return parse_ref(env[name], name, env)
-    recorded = last_build.get("flakePath") if last_build else None
-    if isinstance(recorded, str) and recorded and not recorded.startswith("."):
-        return parse_ref(recorded, "last build", env)
     flake_nix = root.resolve(f"{DEFAULT_FLAKE_DIR}/flake.nix")
     if flake_nix is not None and root.exists(flake_nix):
         path = root.path(os.path.dirname(flake_nix))

@@ -149,19 +149,15 @@ def test_no_flake_anywhere(tmp_path: Path) -> None:
 
 # --- which flake ---------------------------------------------------------------------------
 
-def test_flake_order_nh_os_flake_nh_flake_last_build_etc_nixos(tmp_path: Path) -> None:
+def test_flake_order_nh_os_flake_nh_flake_etc_nixos(tmp_path: Path) -> None:
     fake = FakeSystem(tmp_path)
     fake.flake()
     root = SystemRoot(fake.root)
-    record = {"flakePath": "/home/alice/nixos-config#work"}
     env = {"NH_OS_FLAKE": "/srv/os", "NH_FLAKE": "/srv/any"}
-    assert find_flake(root, env, record) == Flake("/srv/os", None, "NH_OS_FLAKE", Path("/srv/os"))
+    assert find_flake(root, env) == Flake("/srv/os", None, "NH_OS_FLAKE", Path("/srv/os"))
     del env["NH_OS_FLAKE"]
-    assert find_flake(root, env, record).origin == "NH_FLAKE"  # type: ignore[union-attr]
-    found = find_flake(root, {}, record)
-    assert found == Flake("/home/alice/nixos-config", "work", "last build",
-                          Path("/home/alice/nixos-config"))
-    found = find_flake(root, {}, {"flakePath": None})
+    assert find_flake(root, env).origin == "NH_FLAKE"  # type: ignore[union-attr]
+    found = find_flake(root, {})
     assert found is not None and found.directory == fake.under("/etc/nixos")
 
 
@@ -169,7 +165,7 @@ def test_etc_nixos_flake_may_be_a_link_into_a_checkout(tmp_path: Path) -> None:
     fake = FakeSystem(tmp_path)
     fake.write("/home/alice/config/flake.nix", "{ }")
     fake.link("/etc/nixos/flake.nix", "/home/alice/config/flake.nix")
-    found = find_flake(SystemRoot(fake.root), {}, None)
+    found = find_flake(SystemRoot(fake.root), {})
     assert found is not None and found.directory == fake.under("/home/alice/config")
 
 

@@ -266,7 +266,8 @@ def test_full_disk_keeps_the_builds_exit_code(tmp_path: Path):
     """Log directory on a 100 KiB tmpfs, already full: every file sink fails, the build
     runs to its end and its exit code comes back."""
     script = (
-        f'mount -t tmpfs -o size=100k tmpfs "{tmp_path}/logs" && '
+        # mode=755: a tmpfs is 1777 by default, a log directory the wrapper refuses.
+        f'mount -t tmpfs -o size=100k,mode=755 tmpfs "{tmp_path}/logs" && '
         f'head -c 200000 /dev/zero > "{tmp_path}/logs/filler" 2>/dev/null; '
         f'exec "{sys.executable}" -m orchestrator.wrapper_cli --log-dir "{tmp_path}/logs" '
         'os switch --no-nh --events ndjson')

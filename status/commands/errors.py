@@ -74,20 +74,17 @@ def _sources(args: argparse.Namespace) -> tuple[Iterator[bytes], int | None, str
     if args.log:
         path = Path(args.log)
         return _read(path), None, str(path)
-    from records.logdir import LAST_BUILD_JSON, LAST_BUILD_LOG, log_dir_for_reading
+    from records.logdir import log_dir_for_reading
+    from records.read import read_last_build
+    from status.probes.lastbuild import last_log_path
 
     directory = log_dir_for_reading(args.log_dir)
-    log = directory / LAST_BUILD_LOG
+    # The log of the build last-build.json describes (builds may overlap).
+    record = read_last_build(directory)
+    log = last_log_path(directory, record)
     if not log.exists():
         raise FileNotFoundError(2, "no such file (no build recorded yet?)", str(log))
-    exit_code = None
-    try:
-        record = json.loads((directory / LAST_BUILD_JSON).read_text())
-        if isinstance(record.get("exitCode"), int):
-            exit_code = record["exitCode"]
-    except (OSError, ValueError, AttributeError):
-        pass
-    return _read(log), exit_code, str(log)
+    return _read(log), record.exit_code if record else None, str(log)
 
 
 def _read(path: Path) -> Iterator[bytes]:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -43,35 +42,35 @@ def run(args: argparse.Namespace) -> int:
     from status.history import seconds, summary
     from status.probes.lastbuild import log_dir
     from status.render import duration, when
+    from status.schema import encode_pretty
 
     directory = log_dir(args.log_dir)
     history = read_history(directory)
     if history is None:
         sys.stderr.write(f"nixos-build-status: {directory}/build-history.json is not a JSON "
-                         "list\n")
+                         "list (or is too large)\n")
         return EXIT_DAMAGED
     result = summary(history, directory, args.count, args.failed)
     if args.json:
-        text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
-    elif not result["builds"]:
+        text = encode_pretty(result).decode()
+    elif not result.builds:
         what = "failed builds" if args.failed else "builds"
         text = f"No {what} recorded in {directory}\n"
     else:
         rows = [("Start", "Target", "Action", "Tool", "Result", "Duration", "Error")]
-        for r in result["builds"]:
-            outcome = "ok" if r.get("success") is True else (
-                "interrupted" if r.get("interrupted") else f"failed ({r.get('exitCode')})")
-            first_error = (str(r.get("errors") or "").splitlines() or [""])[0]
-            rows.append((when(r.get("buildStart")), str(r.get("target") or ""),
-                         str(r.get("action") or ""), str(r.get("tool") or ""), outcome,
-                         duration(seconds(r)), first_error[:80]))
+        for r in result.builds:
+            outcome = "ok" if r.success else (
+                "interrupted" if r.interrupted else f"failed ({r.exit_code})")
+            first_error = (r.errors.splitlines() or [""])[0]
+            rows.append((when(r.build_start), r.target or "", r.action or "", r.tool or "",
+                         outcome, duration(seconds(r)), first_error[:80]))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
         lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1]
                  for row in rows]
-        mean = result["meanDuration"]
+        mean = result.mean_duration
         lines.append("")
-        lines.append(f"{result['shown']} of {result['total']} builds: {result['succeeded']} "
-                     f"succeeded, {result['failed']} failed; mean duration "
+        lines.append(f"{result.shown} of {result.total} builds: {result.succeeded} "
+                     f"succeeded, {result.failed} failed; mean duration "
                      f"{duration(mean) if mean is not None else 'unknown'}")
         text = "\n".join(line.rstrip() for line in lines) + "\n"
     print_out(text)

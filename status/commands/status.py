@@ -5,12 +5,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from status.commands.common import print_out
+from status.exitcodes import EXIT_USAGE
 
 DESCRIPTION = ("Report this machine's generations (system and Home Manager), the last "
                "build's errors, failed systemd units, and whether the flake evaluates.")
@@ -27,7 +28,6 @@ def positive_seconds(text: str) -> float:
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
-    env_timeout = os.environ.get("NIXOS_BUILD_EVAL_TIMEOUT")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="details: every error with its log tail, the failed units' last "
@@ -39,7 +39,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                              "the newer of /var/log/nixos-builds and "
                              "$XDG_STATE_HOME/nixos-builds)")
     parser.add_argument("--eval-timeout", metavar="SECONDS", type=positive_seconds,
-                        default=positive_seconds(env_timeout) if env_timeout else 60.0,
+                        default=None,
                         help="give up evaluating after this long (default 60, or "
                              "NIXOS_BUILD_EVAL_TIMEOUT)")
     parser.add_argument("--timeout", metavar="SECONDS", type=positive_seconds, default=5.0,
@@ -57,23 +57,48 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=run)
 
 
+DEFAULT_EVAL_TIMEOUT = 60.0
+
+
+def eval_timeout(args: argparse.Namespace, env: Mapping[str, str]) -> float:
+    """``--eval-timeout``, else ``NIXOS_BUILD_EVAL_TIMEOUT``, else 60.  Raises
+    ``argparse.ArgumentTypeError`` naming the variable when it is not a duration."""
+    if args.eval_timeout is not None:
+        return float(args.eval_timeout)
+    text = env.get("NIXOS_BUILD_EVAL_TIMEOUT")
+    if not text:
+        return DEFAULT_EVAL_TIMEOUT
+    try:
+        return positive_seconds(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"NIXOS_BUILD_EVAL_TIMEOUT: {exc}") from None
+
+
 def options_from(args: argparse.Namespace) -> Any:
     from status.report import StatusOptions
 
     return StatusOptions(log_dir=args.log_dir, evaluate=not args.no_eval,
-                         eval_timeout=args.eval_timeout, probe_timeout=args.timeout,
-                         journal_since=args.since, verbose=args.verbose)
+                         eval_timeout=eval_timeout(args, os.environ),
+                         probe_timeout=args.timeout, journal_since=args.since,
+                         verbose=args.verbose)
 
 
 def run(args: argparse.Namespace) -> int:
     from status.report import collect
 
-    report = collect(options_from(args))
+    try:
+        options = options_from(args)
+    except argparse.ArgumentTypeError as exc:
+        sys.stderr.write(f"nixos-build-status: error: {exc}\n")
+        return EXIT_USAGE
+    report = collect(options)
     if args.json:
-        text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+        from status.schema import encode_report
+
+        text = encode_report(report).decode()
     else:
         from status.render import render, use_colour
 
         text = render(report, verbose=args.verbose, colour=use_colour(sys.stdout))
     print_out(text)
-    return int(report["exitCode"])
+    return report.exit_code

@@ -3,9 +3,12 @@ kept apart from the evaluation itself so that ``--no-eval`` imports nothing of i
 
 from __future__ import annotations
 
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from system.flake import Flake
+
+if TYPE_CHECKING:
+    from records.schema import ErrorDetail
 
 EvalStatus = Literal["ok", "failed", "timeout", "skipped", "unavailable"]
 DEFAULT_EVAL_TIMEOUT = 60.0
@@ -16,7 +19,7 @@ class Buildability(NamedTuple):
     flake: Flake | None = None
     attribute: str | None = None
     error: str = ""
-    error_details: tuple[dict[str, Any], ...] = ()
+    error_details: tuple[ErrorDetail, ...] = ()
     drv_path: str | None = None
     cached: bool = False
     checked_at: str | None = None

@@ -22,7 +22,11 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
+import msgspec
+
+from records.schema import ErrorDetail
 from status.probes.buildability import DEFAULT_EVAL_TIMEOUT, Buildability
 from status.probes.tools import ToolResult, run_tool
 from system.flake import Flake
@@ -49,8 +53,8 @@ def cache_dir(env: Mapping[str, str] | None = None) -> Path:
 def evaluate(flake: Flake | None, hostname: str, env: Mapping[str, str] | None = None,
              timeout: float = DEFAULT_EVAL_TIMEOUT, use_cache: bool = True) -> Buildability:
     if flake is None:
-        return Buildability("unavailable", reason="no flake found (NH_OS_FLAKE, NH_FLAKE, the "
-                                                  "last build, /etc/nixos/flake.nix)")
+        return Buildability("unavailable", reason="no flake found (NH_OS_FLAKE, NH_FLAKE, "
+                                                  "/etc/nixos/flake.nix)")
     attribute = flake.attribute or hostname
     started = time.monotonic()
     deadline = started + timeout
@@ -82,13 +86,13 @@ def _not_evaluated(result: ToolResult, flake: Flake, attribute: str, started: fl
                             reason=f"evaluation did not finish within {timeout:g} s")
     if result.state in ("missing", "error"):
         return Buildability("unavailable", flake, attribute, reason=result.why())
-    from status.probes.lastbuild import extract_errors, slim
+    from status.probes.lastbuild import extract_errors
 
     details = extract_errors(result.stderr.encode())
-    roots = [d for d in details if d.get("rootCause", True)] or details
-    message = roots[0]["message"] if roots else _last_error_line(result.stderr)
+    roots = [d for d in details if d.root_cause] or details
+    message = roots[0].message if roots else _last_error_line(result.stderr)
     return Buildability("failed", flake, attribute, error=message,
-                        error_details=tuple(slim(d) for d in details), checked_at=_now(),
+                        error_details=tuple(details), checked_at=_now(),
                         duration_ms=_ms_since(started))
 
 
@@ -101,7 +105,7 @@ def _last_error_line(stderr: str) -> str:
 def cache_key(flake: Flake, attribute: str, metadata_json: str) -> str | None:
     try:
         metadata = json.loads(metadata_json)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(metadata, dict):
         return None
@@ -120,36 +124,51 @@ def _reproducible(outcome: Buildability) -> bool:
     if outcome.status == "ok":
         return True
     return outcome.status == "failed" and any(
-        d.get("kind") in REPRODUCIBLE_KINDS for d in outcome.error_details
-        if d.get("rootCause", True))
+        d.kind in REPRODUCIBLE_KINDS for d in outcome.error_details if d.root_cause)
 
 
 def _store(path: Path, outcome: Buildability) -> None:
-    data = {"status": outcome.status, "error": outcome.error,
-            "errorDetails": outcome.error_details, "drvPath": outcome.drv_path,
-            "checkedAt": outcome.checked_at, "durationMs": outcome.duration_ms}
+    if outcome.status not in ("ok", "failed"):
+        return
+    data = _Cached(status=outcome.status, error=outcome.error,
+                   error_details=list(outcome.error_details), drv_path=outcome.drv_path,
+                   checked_at=outcome.checked_at, duration_ms=outcome.duration_ms)
     with contextlib.suppress(OSError):  # a cache that cannot be written is no cache
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(data))
+        tmp.write_bytes(msgspec.json.encode(data))
         tmp.replace(path)
         _prune(path.parent)
 
 
 def _load(path: Path, flake: Flake, attribute: str) -> Buildability | None:
+    # The cache is a file like any other: bounded, and any damage is a miss.
+    from records.read import Damaged, decode_as, read_capped
+
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        raw = read_capped(path)
+    except Damaged:
         return None
-    if not isinstance(data, dict) or data.get("status") not in ("ok", "failed"):
+    cached = decode_as(raw, _Cached) if raw is not None else None
+    if cached is None or cached.status not in ("ok", "failed"):
         return None
     with contextlib.suppress(OSError):
         os.utime(path)  # recently used: kept by _prune
-    details = data.get("errorDetails")
-    return Buildability(data["status"], flake, attribute, error=str(data.get("error") or ""),
-                        error_details=tuple(details) if isinstance(details, list) else (),
-                        drv_path=data.get("drvPath"), cached=True,
-                        checked_at=data.get("checkedAt"), duration_ms=data.get("durationMs"))
+    return Buildability(cached.status, flake, attribute, error=cached.error,
+                        error_details=tuple(cached.error_details), drv_path=cached.drv_path,
+                        cached=True, checked_at=cached.checked_at,
+                        duration_ms=cached.duration_ms)
+
+
+class _Cached(msgspec.Struct, kw_only=True, rename="camel"):
+    """A cache file: an outcome the same inputs reproduce."""
+
+    status: Literal["ok", "failed"]
+    error: str = ""
+    error_details: list[ErrorDetail] = []
+    drv_path: str | None = None
+    checked_at: str | None = None
+    duration_ms: int | None = None
 
 
 def _prune(directory: Path) -> None:
