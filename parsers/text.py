@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Final
 
-from parsers import activation, nomview
+from parsers import activation, nh, nomview
 from parsers.errors import blocks
 from parsers.errors import classify as nixerrors
 from parsers.events import Activation, ErrorEvent, LogLine, UnitFailed
@@ -101,8 +101,9 @@ class TextParser:
 
     # --- per line ---------------------------------------------------------------------
 
-    def line(self, raw: str) -> None:
-        self.out.append(LogLine(text=raw))
+    def line(self, raw: str, *, logged: bool = True) -> None:
+        if logged:  # not for text read again out of a report (parsers/nh.py)
+            self.out.append(LogLine(text=raw))
         self._lineno += 1
         text = visible(raw) if ("\x1b" in raw or "\r" in raw) else raw
         # Prefixes: cheap tests first, this runs for every line.
@@ -454,6 +455,9 @@ class TextParser:
                 self._error(event)
         elif kind == blocks.CHAIN:
             self._clue_or_wrapper(blocks.chain_error(block.lines))
+            for quoted in nh.captured_stderr(block.lines):  # nh >= 4.3.1 (parsers/nh.py)
+                self.line(quoted, logged=False)
+            self._close_status()
         elif kind == blocks.TRACEBACK:
             self._clue_or_wrapper(blocks.traceback_error(block.lines))
 
