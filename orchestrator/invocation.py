@@ -328,7 +328,7 @@ def _plan_home_manager(request: Request, flake: str | None, host: Host,
     tool = host.tools.get("home-manager")
     version = tool.version if tool is not None else None
     row = home_manager_row(version)
-    shown = version_text(version) if version else None
+    shown = f"{version[0]}.{version[1]:02d}" if version and len(version) > 1 else None
     if tool is not None and version is None:
         notes.append(f"home-manager's version is unknown: planned as Home Manager "
                      f"{HOME_MANAGER_ROWS[-1].label}")

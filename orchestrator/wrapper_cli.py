@@ -82,7 +82,15 @@ def parse_request(argv: Sequence[str]) -> Request:
     if "--" in args:
         cut = args.index("--")
         args, extra = args[:cut], args[cut + 1:]
-    ns = build_parser().parse_args(args)
+    # `--tool-arg --impure`: the value looks like an option to argparse; bind it.
+    bound: list[str] = []
+    words = iter(args)
+    for word in words:
+        if word == "--tool-arg":
+            bound.append(f"--tool-arg={next(words, '')}")
+        else:
+            bound.append(word)
+    ns = build_parser().parse_args(bound)
     request = Request(
         target=ns.target, action=ns.action, flake=ns.flake, no_nh=ns.no_nh, json=ns.json,
         events=ns.events, extra=tuple(extra), log_dir=ns.log_dir, console=ns.console,
