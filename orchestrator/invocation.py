@@ -332,6 +332,8 @@ def _plan_home_manager(request: Request, flake: str | None, host: Host,
     if tool is not None and version is None:
         notes.append(f"home-manager's version is unknown: planned as Home Manager "
                      f"{HOME_MANAGER_ROWS[-1].label}")
+    if request.build_host:
+        raise UsageError("home-manager has no --build-host: nh >= 4.3.1 has (nh home)")
     argv = ["home-manager", request.action]
     if flake:
         argv += ["--flake", flake]

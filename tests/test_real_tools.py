@@ -18,7 +18,7 @@ from orchestrator.invocation import Request, UsageError, plan
 from orchestrator.nom_relay import find_nom
 from orchestrator.versions import Host, Tool, probe, rebuild_kind
 from parsers import nh as nh_reports
-from tests.conftest import FAKE_BIN, FIXTURES, ROOT, parse, of_type, run_wrapper, wrapper_env
+from tests.conftest import FAKE_BIN, FIXTURES, ROOT, of_type, parse, run_wrapper, wrapper_env
 
 # One tag of each row of docs/compat.md (and the edges of the ranges).
 NH_VERSIONS = {"3.5.x": "3.5.26", "4.0": "4.0.3", "4.1-4.2": "4.1.2", "4.2": "4.2.0",
@@ -278,13 +278,15 @@ def test_wrapper_options_become_each_tools_flag(case: str):
 
 def test_options_a_tool_version_lacks_are_refused_before_running():
     old_hm = Host(tools={"home-manager": Tool("/bin/home-manager", (25, 5))})
-    with pytest.raises(UsageError, match="since 25.11"):
+    with pytest.raises(UsageError, match=r"since 25\.11"):
         plan(Request("home", "switch", specialisation="x"), {}, which_none, host=old_hm)
     with pytest.raises(UsageError, match="--target-host is for os"):
         plan(Request("home", "switch", target_host="h"), {}, which_none, host=old_hm)
     with pytest.raises(UsageError, match="Home Manager's"):
         plan(Request("os", "switch", backup_extension="b"), {}, which_none, host=old_hm)
-    with pytest.raises(UsageError, match="4.3.1"):
+    with pytest.raises(UsageError, match="home-manager has no --build-host"):
+        plan(Request("home", "switch", build_host="b"), {}, which_none, host=old_hm)
+    with pytest.raises(UsageError, match=r"nh >= 4\.3\.1"):
         nh_plan("4.3.0", Request("home", "switch", flake="/h", build_host="b"))
 
 
