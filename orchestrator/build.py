@@ -17,15 +17,26 @@ EXIT_USAGE = 3
 
 def run(request: Request, env: dict[str, str] | None = None) -> int:
     """Run one build as asked; the tool's exit code."""
+    import shutil
+
     import anyio
 
     from orchestrator.consoles import make_console
     from orchestrator.session import BuildSession
+    from orchestrator.versions import probe
 
     env = dict(os.environ if env is None else env)
     interactive = os.isatty(2)
+    path = env.get("PATH", os.defpath)
+
+    def which(name: str) -> str | None:
+        return shutil.which(name, path=path)
+
+    wanted = ("nh", "nixos-rebuild", "nixos-rebuild-ng") if request.target == "os" else (
+        "nh", "home-manager")
     try:
-        invocation = plan(request, env, interactive=interactive)
+        host = probe(env, which, wanted if not request.no_nh else wanted[1:])
+        invocation = plan(request, env, which, interactive=interactive, host=host)
     except UsageError as exc:
         sys.stderr.write(f"nixos-build-wrapper: error: {exc}\n")
         return EXIT_USAGE

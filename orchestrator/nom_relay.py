@@ -24,9 +24,13 @@ from pathlib import Path
 from records.files import write_all
 
 PREFIX = b"@nix "
-# makeWrapper's PATH prefix in nixpkgs' nh wrapper names nom's directory
-# (/nix/store/<hash>-nix-output-monitor-<version>/bin).
-_WRAPPED_NOM = re.compile(rb"(/[^'\":\s]*nix-output-monitor[^/'\":\s]*/bin)")
+# The PATH prefix in nixpkgs' nh wrapper names nom's directory
+# (/nix/store/<hash>-nix-output-monitor-<version>/bin).  nixpkgs wraps nh with
+# makeBinaryWrapper (pkgs/by-name/nh/nh/package.nix; make-binary-wrapper.sh @0368f123):
+# an ELF whose C source holds the path as a string literal, so it is among the binary's
+# NUL-terminated strings; makeWrapper's shell script (older nixpkgs) has it quoted.
+_WRAPPED_NOM = re.compile(rb"(/[^'\":\s\x00]*nix-output-monitor[^/'\":\s\x00]*/bin)")
+WRAPPER_BYTES = 1 << 20  # a makeBinaryWrapper ELF is some 20 KiB; a script far less
 
 
 def find_nom(which: Callable[[str], str | None]) -> str | None:
@@ -38,10 +42,11 @@ def find_nom(which: Callable[[str], str | None]) -> str | None:
     if nh is None:
         return None
     try:
-        head = Path(nh).resolve().read_bytes()[:65536]
+        with open(Path(nh).resolve(), "rb") as f:
+            head = f.read(WRAPPER_BYTES)
     except OSError:
         return None
-    if not head.startswith(b"#!"):
+    if not head.startswith((b"#!", b"\x7fELF")):
         return None
     for directory in _WRAPPED_NOM.findall(head):
         candidate = os.path.join(directory.decode(), "nom")

@@ -26,7 +26,7 @@ from orchestrator.invocation import Invocation, Request
 from orchestrator.nom_relay import NomRelay
 from orchestrator.pty import ChildExit, PtyChild, raw_input, terminal_size
 from parsers.clock import Clock, SystemClock
-from parsers.events import BuildStarted, Event
+from parsers.events import Activation, BuildFinished, BuildStarted, ErrorEvent, Event, UnitFailed
 from parsers.stream import LogStream
 from records.files import describe, write_all
 from records.schema import LastBuild
@@ -45,6 +45,9 @@ DRAIN_QUIET_S = 0.25
 # reader otherwise wakes for almost every line).
 BATCH_BYTES = 2048
 BATCH_WAIT_S = 0.001
+# The wrapper's exit code when activation failed but the tool exited 0 (nh <= 4.1 drops
+# switch-to-configuration's status): what nixos-rebuild exits with then.
+EXIT_ACTIVATION_FAILED = 4
 CTRL_C = b"\x03"
 # What a full or read-only disk makes every write in the log directory say.
 _STORAGE_FULL = tuple(os.strerror(e) for e in (errno.ENOSPC, errno.EDQUOT, errno.EROFS))
@@ -82,6 +85,8 @@ class BuildSession:
         self._interrupts = 0
         self._user_interrupted = False
         self._sinks: SinkSet | None = None
+        self._activated = False          # an activation step was seen
+        self._activation_failed = False  # ... and then a unit or the activation failed
 
     # --- reporting --------------------------------------------------------------------
 
@@ -107,6 +112,8 @@ class BuildSession:
 
     async def run(self) -> Outcome:
         inv = self.invocation
+        for note in inv.notes:
+            self.report(f"note: {note}")
         self.files = buildfiles.prepare(self.request, self.env, self.clock, self.report)
         self.raw_log = self._open_log(self.files.log_path if self.files else None, "raw log")
         if self.files:
@@ -127,27 +134,30 @@ class BuildSession:
             argv=list(inv.argv),
             flake=inv.flake,
             log_path=str(self.files.log_path) if self.files else None,
+            events_from=inv.events_from,
         )))
         executable = buildfiles.resolve(inv.argv[0], self.env)
         if executable is None:
             self.report(f"{inv.argv[0]}: not found on PATH")
             exit = ChildExit(127, None)
         else:
-            exit = await self._run_child([executable, *inv.argv[1:]])
+            exit = await self._run_child([executable, *inv.argv[1:]], inv.child_env(self.env))
         if self._relay is not None:
             self._relay.close()
         self.record.pre_generation = generation(pre_generation)
         self.record.post_generation = generation(_safe(
             self.report, "generation probe", buildfiles.generation_snapshot, self.env))
         self.record.log_dir = str(self.files.directory) if self.files else None
-        self._finish(exit)
+        self.record.events_from = inv.events_from
+        self.record.tool_version = inv.tool_version
+        exit_code = self._finish(exit)
         if self.raw_log is not None:
             with contextlib.suppress(OSError):
                 self.raw_log.close()
         sinks.close()
         if self.files is not None:
             self.files.close()
-        return Outcome(exit.exit_code, self.record.to_record())
+        return Outcome(exit_code, self.record.to_record())
 
     def _open_log(self, path: Path | None, name: str) -> RawLog | None:
         if path is None:
@@ -181,6 +191,12 @@ class BuildSession:
     # --- bytes in ---------------------------------------------------------------------
 
     def _dispatch(self, events: Sequence[Event]) -> None:
+        for event in events:
+            if isinstance(event, Activation):
+                self._activated = True
+            elif self._activated and (isinstance(event, UnitFailed) or (
+                    isinstance(event, ErrorEvent) and event.root_cause)):
+                self._activation_failed = True
         if self._sinks is not None:
             self._sinks.dispatch(events)
 
@@ -214,10 +230,10 @@ class BuildSession:
 
     # --- the child --------------------------------------------------------------------
 
-    async def _run_child(self, argv: list[str]) -> ChildExit:
+    async def _run_child(self, argv: list[str], env: dict[str, str]) -> ChildExit:
         size = terminal_size() or _size_from_env(self.env)
         try:
-            child = PtyChild.spawn(argv, self.env, size=size)
+            child = PtyChild.spawn(argv, env, size=size)
         except OSError as exc:
             self.report(f"cannot start {argv[0]}: {describe(exc)}")
             return ChildExit(126 if isinstance(exc, PermissionError) else 127, None)
@@ -300,18 +316,34 @@ class BuildSession:
 
     # --- the end ----------------------------------------------------------------------
 
-    def _finish(self, exit: ChildExit) -> None:
+    def _finish(self, exit: ChildExit) -> int:
+        """Close the stream; the wrapper's exit code."""
         interrupted = self._user_interrupted or self._interrupts > 0
         if not self._parser_broken:
             try:
-                self._dispatch(self.stream.end(exit.exit_code, signal=exit.signal,
-                                               interrupted=interrupted))
-                return
+                events = self.stream.end(exit.exit_code, signal=exit.signal,
+                                         interrupted=interrupted)
+                return self._dispatch_end(events, exit.exit_code)
             except Exception as exc:
                 self.report(f"parser stopped at the end ({describe(exc)})")
         # The parser is broken: still close the stream with an honest build.finished.
         self._dispatch(self.stream.end_broken(exit.exit_code, signal=exit.signal,
                                               interrupted=interrupted))
+        return exit.exit_code
+
+    def _dispatch_end(self, events: list[Event], exit_code: int) -> int:
+        """An activation failure is never a success, whatever the tool's exit code."""
+        self._dispatch(events[:-1])
+        finished = events[-1]
+        if exit_code == 0 and self._activation_failed and isinstance(finished, BuildFinished):
+            self.report(f"activation failed although {self.invocation.tool} exited 0: "
+                        f"exit code {EXIT_ACTIVATION_FAILED}")
+            finished.exit_code = EXIT_ACTIVATION_FAILED
+            finished.success = False
+            exit_code = EXIT_ACTIVATION_FAILED
+        self._dispatch([finished])
+        return exit_code
+
 
 
 def _forwardable(fd: int) -> bool:

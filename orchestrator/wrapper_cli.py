@@ -2,11 +2,14 @@
 
     nixos-build-wrapper {os|home} {switch|boot|test|build|dry-build} [--flake P]
         [--no-nh] [--json] [--events ndjson] [--log-dir DIR] [--console MODE]
-        [--quiet] [--no-log-lines] [-- extra nix args]
+        [--quiet] [--no-log-lines] [--sudo] [--target-host H] [--build-host H]
+        [--backup-extension EXT] [--specialisation NAME] [--show-trace]
+        [--tool-arg ARG]... [-- nix options]
     nixos-build-wrapper demo [--speed N] [--scenario S]
 
-Exit code: the tool's own (128+N if it died of signal N); 3 for bad arguments; 127 if
-the tool is not installed.
+Exit code: the tool's own (128+N if it died of signal N); 4 when activation failed
+although the tool exited 0 (nh <= 4.1 drops activation's status); 3 for bad arguments;
+127 if the tool is not installed.
 """
 
 from __future__ import annotations
@@ -53,7 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run nh, nixos-rebuild or home-manager under a terminal of its own, "
                     "show a live view, and record the build (raw log, last-build.json, "
                     "history, optional NDJSON events).",
-        epilog="Everything after -- goes to the tool (nix options such as --show-trace). "
+        epilog="Options for the tool are the wrapper's own (--sudo, --target-host, "
+               "--build-host, --backup-extension, --specialisation, --show-trace), mapped "
+               "to each tool's flag (docs/compat.md); --tool-arg X gives X to the tool "
+               "itself; everything after -- is for nix, under every tool. "
                "Files go to --log-dir, else $NIXOS_BUILD_LOG_DIR, else /var/log/nixos-builds "
                "when writable, else $XDG_STATE_HOME/nixos-builds.",
     )
@@ -75,6 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiet", action="store_true", help="no console output of ours")
     parser.add_argument("--no-log-lines", dest="log_lines", action="store_false",
                         help="leave builders' log lines out of the event stream")
+    tool = parser.add_argument_group("passed to the tool, in its own words (docs/compat.md)")
+    tool.add_argument("--sudo", action="store_true",
+                      help="elevate the activation (done anyway for a normal user's switch, "
+                           "boot, test): --use-remote-sudo or --sudo, as the nixos-rebuild "
+                           "installed expects; nh elevates by itself")
+    tool.add_argument("--target-host", metavar="HOST", help="activate on HOST (os)")
+    tool.add_argument("--build-host", metavar="HOST", help="build on HOST")
+    tool.add_argument("--backup-extension", metavar="EXT",
+                      help="home: back up files in the way with this extension (-b)")
+    tool.add_argument("--specialisation", metavar="NAME", help="activate this specialisation")
+    tool.add_argument("--show-trace", action="store_true", help="nix's --show-trace")
+    tool.add_argument("--tool-arg", metavar="ARG", action="append", default=[],
+                      help="give ARG to the tool itself (repeat for each word)")
     return parser
 
 
@@ -84,11 +103,22 @@ def parse_request(argv: Sequence[str]) -> Request:
     if "--" in args:
         cut = args.index("--")
         args, extra = args[:cut], args[cut + 1:]
-    ns = build_parser().parse_args(args)
+    # `--tool-arg --impure`: the value looks like an option to argparse; bind it.
+    bound: list[str] = []
+    words = iter(args)
+    for word in words:
+        if word == "--tool-arg":
+            bound.append(f"--tool-arg={next(words, '')}")
+        else:
+            bound.append(word)
+    ns = build_parser().parse_args(bound)
     request = Request(
         target=ns.target, action=ns.action, flake=ns.flake, no_nh=ns.no_nh, json=ns.json,
         events=ns.events, extra=tuple(extra), log_dir=ns.log_dir, console=ns.console,
-        quiet=ns.quiet, log_lines=ns.log_lines,
+        quiet=ns.quiet, log_lines=ns.log_lines, sudo=ns.sudo, target_host=ns.target_host,
+        build_host=ns.build_host, backup_extension=ns.backup_extension,
+        specialisation=ns.specialisation, show_trace=ns.show_trace,
+        tool_args=tuple(ns.tool_arg),
     )
     validate(request)
     return request

@@ -42,6 +42,9 @@ class BuildStarted(Event, tag="build.started", kw_only=True):
     argv: list[str] = []
     flake: str | None = None
     log_path: str | None = None
+    events_from: str | None = None
+    """Where the events come from: ``internal-json`` (nix's stream) or ``text`` (the
+    tool's output parsed: Home Manager <= 24.11, ``--console tool``); null: not known."""
 
 
 class BuildFinished(Event, tag="build.finished", kw_only=True):

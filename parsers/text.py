@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable
 from typing import Final
 
-from parsers import activation, nomview
+from parsers import activation, nh, nomview
 from parsers.errors import blocks
 from parsers.errors import classify as nixerrors
 from parsers.errors.finding import Finding
@@ -108,8 +108,9 @@ class TextParser:
 
     # --- per line ---------------------------------------------------------------------
 
-    def line(self, raw: str) -> None:
-        self.out.append(LogLine(text=raw))
+    def line(self, raw: str, *, logged: bool = True) -> None:
+        if logged:  # not for text read again out of a report (parsers/nh.py)
+            self.out.append(LogLine(text=raw))
         self._lineno += 1
         text = visible(raw) if ("\x1b" in raw or "\r" in raw) else raw
         # Prefixes: cheap tests first, this runs for every line.
@@ -509,6 +510,9 @@ class TextParser:
                 self._found(quoted)
         elif kind is blocks.CHAIN:
             self.policy.tool_report(blocks.chain_error(block.lines), self._lineno)
+            for nh_line in nh.captured_stderr(block.lines):  # nh >= 4.3.1 (parsers/nh.py)
+                self.line(nh_line, logged=False)
+            self._close_status()
         elif kind is blocks.TRACEBACK:
             self.policy.tool_report(blocks.traceback_error(block.lines), self._lineno)
 

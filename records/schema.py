@@ -136,6 +136,8 @@ class LastBuild(_Record):
     signal: int | None = None
     interrupted: bool = False
     log_dir: str | None = None
+    events_from: str | None = None  # how the events were read: nix's stream or text
+    tool_version: str | None = None
 
 
 class HistoryEntry(LastBuild):

@@ -53,6 +53,8 @@ class BuildRecord:
         self.pre_generation: GenerationInfo | None = None
         self.post_generation: GenerationInfo | None = None
         self.log_dir: str | None = None
+        self.events_from: str | None = None
+        self.tool_version: str | None = None
 
     def handle(self, events: Sequence[Event]) -> None:
         for event in events:
@@ -111,4 +113,6 @@ class BuildRecord:
             signal=finished.signal if finished else None,
             interrupted=finished.interrupted if finished else False,
             log_dir=self.log_dir,
+            events_from=self.events_from,
+            tool_version=self.tool_version,
         )

@@ -144,6 +144,9 @@ def wrapper_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env["HOME"] = str(tmp_path / "home")
     env["XDG_STATE_HOME"] = str(tmp_path / "home" / ".local" / "state")
     env["NIXOS_BUILD_ROOT"] = str(tmp_path / "root")
+    # A flake at /etc/nixos, as most nh users have (nh builds nothing else).
+    (tmp_path / "root" / "etc" / "nixos").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "root" / "etc" / "nixos" / "flake.nix").touch()
     env.update(extra)
     return env
 

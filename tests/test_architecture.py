@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
 SPAWNERS = {
     "orchestrator.pty": "the wrapped tool, under a PTY",
     "orchestrator.nom_relay": "the user's nom, fed nix's stream",
+    "orchestrator.versions": "nh --version, home-manager --version (once per run, deadline)",
     "status.probes.tools": "systemctl, journalctl, nixos-version, nix (with deadlines)",
 }
 SPAWN_MODULES = frozenset({"subprocess", "multiprocessing", "pty"})

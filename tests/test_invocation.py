@@ -22,8 +22,9 @@ NH = which_of(nh="/run/current-system/sw/bin/nh")
 
 def test_nixos_rebuild_gets_the_exact_stream_and_the_flake():
     inv = plan(Request("os", "switch", extra=("--show-trace",)), {"NH_FLAKE": "/f"}, which_of())
-    assert inv.argv == ["nixos-rebuild", "switch", "--flake", "/f", "--log-format", "internal-json",
-                        "-v", "--show-trace"]
+    # A normal user (the default host) activates through nixos-rebuild-ng's --sudo.
+    assert inv.argv == ["nixos-rebuild", "switch", "--flake", "/f", "--sudo", "--log-format",
+                        "internal-json", "-v", "--show-trace"]
     assert (inv.tool, inv.tool_view, inv.real_nom) == ("nixos-rebuild", False, None)
 
 
@@ -34,31 +35,36 @@ def test_home_manager_and_the_home_flake_variable_wins():
 
 def test_nh_runs_without_nom_and_nix_gives_the_stream_after_double_dash():
     inv = plan(Request("os", "dry-build", flake="/cfg", extra=("-L",)), {}, NH)
-    assert inv.argv == ["nh", "os", "build", "--dry", "/cfg", "--no-nom", "--", "--log-format",
+    # nix's own dry run: `nh os build --dry` would build everything.
+    assert inv.argv == ["nh", "os", "build", "/cfg", "--no-nom", "--", "--dry-run", "--log-format",
                         "internal-json", "-v", "-L"]
     assert inv.tool == "nh" and inv.flake == "/cfg" and inv.real_nom is None
 
 
-def test_nh_flake_from_the_environment_is_left_to_nh():
+def test_nh_gets_the_flake_from_the_environment_positionally():
     inv = plan(Request("os", "switch"), {"NH_OS_FLAKE": "/f"}, NH)
-    assert "/f" not in inv.argv and inv.flake == "/f"
+    assert inv.argv[3] == "/f" and inv.flake == "/f"
+    # nh 4.0-4.2 would let the variable win over anything: it is not passed on.
+    assert "NH_OS_FLAKE" not in inv.child_env({"NH_OS_FLAKE": "/f", "PATH": "/bin"})
 
 
 def test_the_users_nom_is_kept_only_for_a_person_at_a_terminal():
     which = which_of(nh="/bin/nh", nom="/bin/nom")
-    kept = plan(Request("os", "switch"), {}, which, interactive=True)
+    asked = Request("os", "switch", flake="/f")
+    kept = plan(asked, {}, which, interactive=True)
     assert kept.real_nom == "/bin/nom" and kept.tool_view
     assert "internal-json" in kept.argv                    # we still read the exact stream
-    assert plan(Request("os", "switch"), {}, which, interactive=False).real_nom is None
-    ours = plan(Request("os", "switch", console="ours"), {}, which, interactive=True)
+    assert plan(asked, {}, which, interactive=False).real_nom is None
+    ours = plan(Request("os", "switch", flake="/f", console="ours"), {}, which, interactive=True)
     assert ours.real_nom is None and not ours.tool_view
 
 
 def test_console_tool_shows_the_tools_own_output():
     inv = plan(Request("os", "switch", console="tool"), {}, which_of())
-    assert "internal-json" not in inv.argv and inv.tool_view
-    inv = plan(Request("os", "switch", console="tool"), {}, NH)
-    assert inv.argv == ["nh", "os", "switch", "--no-nom"] and inv.tool_view
+    assert "internal-json" not in inv.argv and inv.tool_view and inv.events_from == "text"
+    inv = plan(Request("os", "switch", flake="/f", console="tool"), {}, NH)
+    assert inv.argv == ["nh", "os", "switch", "/f", "--show-activation-logs", "--no-nom"]
+    assert inv.tool_view
 
 
 def test_a_log_format_of_the_users_own_is_respected():
@@ -87,6 +93,8 @@ def test_nom_is_found_through_nhs_nixpkgs_wrapper(tmp_path: Path):
     assert find_nom(which_of(nh=str(wrapper), nom="/usr/bin/nom")) == "/usr/bin/nom"
     (tmp_path / "plain-nh").write_bytes(b"\x7fELF binary")
     assert find_nom(which_of(nh=str(tmp_path / "plain-nh"))) is None
+    (tmp_path / "text-nh").write_bytes(b"just some text naming /nix/store/x-nix-output-monitor-2/bin")
+    assert find_nom(which_of(nh=str(tmp_path / "text-nh"))) is None
 
 
 def fake_nom(tmp_path: Path) -> tuple[str, Path]:

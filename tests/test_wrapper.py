@@ -93,7 +93,10 @@ def test_nh_runs_without_nom_and_nix_gives_the_exact_stream(tmp_path: Path):
     run = run_wrapper(tmp_path, ["os", "switch", "--events", "ndjson", "--", "--show-trace"],
                       FAKE_ARGV_LOG=str(tmp_path / "argv.log"))
     assert run.returncode == 0, run.stderr
-    assert argv_log(tmp_path) == [["nh", "os", "switch", "--no-nom", "--", "--log-format",
+    # The flake at /etc/nixos given positionally (nh 3.x needs it), -R as root (every nh
+    # refuses root without it), activation logs asked for (nh >= 4.4).
+    assert argv_log(tmp_path) == [["nh", "os", "switch", str(tmp_path / "root/etc/nixos"), "-R",
+                                   "--show-activation-logs", "--no-nom", "--", "--log-format",
                                    "internal-json", "-v", "--show-trace"]]
     events = run.ndjson()
     assert_well_formed(events)
@@ -141,7 +144,8 @@ def test_flake_from_environment_and_extra_args(tmp_path: Path):
     run = run_wrapper(tmp_path, ["os", "boot", "--flake", "/x", "--", "-L"],
                       FAKE_ARGV_LOG=str(tmp_path / "argv2.log"))
     assert [json.loads(line) for line in (tmp_path / "argv2.log").read_text().splitlines()] == [
-        ["nh", "os", "boot", "/x", "--no-nom", "--", "--log-format", "internal-json", "-v", "-L"]]
+        ["nh", "os", "boot", "/x", "-R", "--show-activation-logs", "--no-nom", "--", "--log-format",
+         "internal-json", "-v", "-L"]]
 
 
 @pytest.mark.parametrize("args", [

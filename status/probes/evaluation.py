@@ -86,6 +86,10 @@ def _not_evaluated(result: ToolResult, flake: Flake, attribute: str, started: fl
                             reason=f"evaluation did not finish within {timeout:g} s")
     if result.state in ("missing", "error"):
         return Buildability("unavailable", flake, attribute, reason=result.why())
+    refused = _ownership_refusal(result.stderr)
+    if refused is not None:
+        return Buildability("unavailable", flake, attribute,
+                            reason=f"nix will not read {flake.ref} as this user: {refused}")
     from status.probes.lastbuild import extract_errors
 
     details = extract_errors(result.stderr.encode())
@@ -94,6 +98,18 @@ def _not_evaluated(result: ToolResult, flake: Flake, attribute: str, started: fl
     return Buildability("failed", flake, attribute, error=message,
                         error_details=tuple(details), checked_at=_now(),
                         duration_ms=_ms_since(started))
+
+
+# Nix >= 2.20 (libgit2) refuses a git flake owned by another user, e.g. a root-owned
+# /etc/nixos read by a normal user: not a fault of the configuration, so "cannot check".
+_OWNERSHIP = ("not owned by current user", "detected dubious ownership")
+
+
+def _ownership_refusal(stderr: str) -> str | None:
+    for line in stderr.splitlines():
+        if any(marker in line for marker in _OWNERSHIP):
+            return line.strip().removeprefix("error:").strip()
+    return None
 
 
 def _last_error_line(stderr: str) -> str:
