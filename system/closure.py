@@ -9,30 +9,23 @@ process and without the daemon.  Every Nix from 2.0 to 2.34 (and Lix) keeps this
 A store whose database cannot be read (another machine's, a permission) gives no
 closure, never an error.
 
-Package names and versions come from store names the way Nix splits them (``DrvName``:
-the version starts at the first ``-`` followed by a non-letter), with an output suffix
-(``-dev``, ``-man``…) left out, so ``openssl-3.0.14`` and ``openssl-3.0.14-bin`` are one
-package at one version.  Names without a version (``etc``, ``unit-foo.service``) count in
-the size, not in the lists.
+Package names and versions come from store names (:func:`parsers.store.split_name`), so
+``openssl-3.0.14`` and ``openssl-3.0.14-bin`` are one package at one version.  Names
+without a version (``etc``, ``unit-foo.service``) count in the size, not in the lists.
 """
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Mapping
 from typing import NamedTuple
 
 import msgspec
 
+from parsers.store import split_name
 from system.sysroot import SystemRoot
 
 STORE_DB = "/nix/var/nix/db/db.sqlite"
-_HASH_PART = re.compile(r"^/nix/store/[0-9a-z]{32}-")
-_VERSION_START = re.compile(r"-(?![A-Za-z])")
-# Outputs nixpkgs names; a store name ending in one is that output of the package.
-_OUTPUTS = frozenset({"bin", "dev", "out", "lib", "man", "doc", "info", "debug", "static",
-                      "devdoc", "lib32", "modules", "terminfo", "data", "py"})
 
 _CLOSURE = """
 WITH RECURSIVE closure(id) AS (
@@ -88,20 +81,6 @@ class Closure(NamedTuple):
     @property
     def size(self) -> int:
         return sum(self.sizes.values())
-
-
-def split_name(store_path_or_name: str) -> tuple[str, str]:
-    """(name, version) of a store path or name: ``hello-2.12.1`` -> (hello, 2.12.1),
-    ``openssl-3.0.14-bin`` -> (openssl, 3.0.14), ``etc`` -> (etc, "")."""
-    name = _HASH_PART.sub("", store_path_or_name)
-    m = _VERSION_START.search(name)
-    if m is None:
-        return name, ""
-    pname, version = name[:m.start()], name[m.end():]
-    head, _, last = version.rpartition("-")
-    if head and last in _OUTPUTS:
-        version = head
-    return pname, version
 
 
 def _connect(root: SystemRoot) -> sqlite3.Connection | None:

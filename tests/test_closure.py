@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from system.closure import closure, describe, diff_paths, human_size, split_name
+from parsers.store import split_name
+from system.closure import closure, describe, diff_paths, human_size
 from system.sysroot import SystemRoot
 from tests.conftest import FIXTURES, ROOT
 
