@@ -38,3 +38,26 @@ def machine_name(machine: object) -> str | None:
     if not isinstance(machine, str) or machine in ("", "local", "local://", "unix", "unix://"):
         return None
     return machine
+
+
+_STORE_HASH = re.compile(r"^/nix/store/[0-9a-z]{32}-")
+_VERSION_START = re.compile(r"-(?![A-Za-z])")
+# Outputs nixpkgs names; a store name ending in one is that output of the package.
+_OUTPUTS = frozenset({"bin", "dev", "out", "lib", "man", "doc", "info", "debug", "static",
+                      "devdoc", "lib32", "modules", "terminfo", "data", "py"})
+
+
+def split_name(store_path_or_name: str) -> tuple[str, str]:
+    """(name, version) of a store path or name, split the way Nix splits them
+    (``DrvName``: the version starts at the first ``-`` followed by a non-letter), an
+    output suffix (``-dev``, ``-bin``…) left out: ``hello-2.12.1`` -> (hello, 2.12.1),
+    ``openssl-3.0.14-bin`` -> (openssl, 3.0.14), ``etc`` -> (etc, "")."""
+    name = _STORE_HASH.sub("", store_path_or_name)
+    m = _VERSION_START.search(name)
+    if m is None:
+        return name, ""
+    pname, version = name[:m.start()], name[m.end():]
+    head, _, last = version.rpartition("-")
+    if head and last in _OUTPUTS:
+        version = head
+    return pname, version

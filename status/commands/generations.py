@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from status.commands.common import print_out
-from status.exitcodes import EXIT_OK
+from status.exitcodes import EXIT_OK, EXIT_USAGE
 
 
 def register(sub: Any) -> None:
@@ -17,6 +18,11 @@ def register(sub: Any) -> None:
                             description="System and Home Manager generations with their "
                                         "metadata, read under NIXOS_BUILD_ROOT.")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--diff", nargs=2, metavar=("A", "B"),
+                        help="what changed from generation A to B (numbers, or store paths): "
+                             "packages added, removed and changed, and the closure's size")
+    parser.add_argument("--home", action="store_true",
+                        help="with --diff: Home Manager generations instead of the system's")
     parser.set_defaults(func=run)
 
 
@@ -77,7 +83,48 @@ def render(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _generation_path(root: Any, which: str, home: bool) -> str | None:
+    """A generation number's store path (its link's target), or a path as given."""
+    if not which.isdigit():
+        return which
+    from system.generations import SYSTEM_PROFILES, home_manager_profiles, home_user
+
+    if home:
+        link = f"{home_manager_profiles(root, home_user())}/home-manager-{which}-link"
+    else:
+        link = f"{SYSTEM_PROFILES}/system-{which}-link"
+    target = root.readlink(link)
+    return target if target is not None else None
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    import msgspec
+
+    from system.closure import describe, diff_paths
+    from system.sysroot import SystemRoot
+
+    root = SystemRoot()
+    before, after = (_generation_path(root, a, args.home) for a in args.diff)
+    missing = [a for a, p in zip(args.diff, (before, after), strict=True) if p is None]
+    if missing or before is None or after is None:
+        sys.stderr.write(f"nixos-build-status: no such generation: {', '.join(missing)}\n")
+        return EXIT_USAGE
+    change = diff_paths(root, before, after)
+    if change is None:
+        sys.stderr.write("nixos-build-status: the store has no closure for "
+                         f"{before} or {after} (not built here, or garbage-collected)\n")
+        return EXIT_USAGE
+    if args.json:
+        print_out(msgspec.json.encode(change).decode() + "\n")
+    else:
+        a, b = args.diff
+        print_out(f"Closure of {a} → {b}:\n" + "\n".join(describe(change)) + "\n")
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.diff:
+        return run_diff(args)
     data = collect()
     text = json.dumps(data, indent=2) + "\n" if args.json else render(data)
     print_out(text)
