@@ -51,7 +51,7 @@ function _shtab_nixos_build_status_using
 end
 
 set -g _shtab_nixos_build_status_commands events errors status history generations lib-path lib
-set -g _shtab_nixos_build_status_opts_with_value --count --eval-timeout --log-dir --since --timeout -n
+set -g _shtab_nixos_build_status_opts_with_value --count --diff --eval-timeout --log-dir --since --timeout -n
 
 complete -c nixos-build-status -e
 complete -c nixos-build-status -f
@@ -91,6 +91,8 @@ complete -c nixos-build-status -n '_shtab_nixos_build_status_using history' -l l
 complete -c nixos-build-status -n '_shtab_nixos_build_status_using; and test $_shtab_nixos_build_status_npos -eq 0' -a generations -d 'System and Home Manager generations with their metadata, read under NIXOS_BUILD_ROOT.'
 complete -c nixos-build-status -n '_shtab_nixos_build_status_using generations' -s h -l help -d 'show this help message and exit'
 complete -c nixos-build-status -n '_shtab_nixos_build_status_using generations' -l json -d 'print JSON'
+complete -c nixos-build-status -n '_shtab_nixos_build_status_using generations' -l diff -x -d 'what changed from generation A to B (numbers, or store paths): packages added, removed and changed, and the closure'"'"'s size'
+complete -c nixos-build-status -n '_shtab_nixos_build_status_using generations' -l home -d 'with --diff: Home Manager generations instead of the system'"'"'s'
 complete -c nixos-build-status -n '_shtab_nixos_build_status_using; and test $_shtab_nixos_build_status_npos -eq 0' -a lib-path -d 'source "$(nixos-build-status lib-path)" defines the original design'"'"'s bash functions (docs/library.md).'
 complete -c nixos-build-status -n '_shtab_nixos_build_status_using lib-path' -s h -l help -d 'show this help message and exit'
 complete -c nixos-build-status -n '_shtab_nixos_build_status_using; and test $_shtab_nixos_build_status_npos -eq 0' -a lib -d 'Run one function of the library with the bash library'"'"'s conventions: 0/1 for predicates, JSON for the _json functions, 3 for bad arguments.'

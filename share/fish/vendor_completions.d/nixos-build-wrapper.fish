@@ -51,7 +51,7 @@ function _shtab_nixos_build_wrapper_using
 end
 
 set -g _shtab_nixos_build_wrapper_commands 
-set -g _shtab_nixos_build_wrapper_opts_with_value --console --events --flake --log-dir
+set -g _shtab_nixos_build_wrapper_opts_with_value --backup-extension --build-host --console --events --flake --log-dir --specialisation --target-host --tool-arg
 
 complete -c nixos-build-wrapper -e
 complete -c nixos-build-wrapper -f
@@ -66,4 +66,11 @@ complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l log-dir -
 complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l console -xka "auto ours tool plain" -d 'auto (default): live view on a terminal, plain lines otherwise, nom'"'"'s own view under nh when nom is installed; ours: always our view; tool: the tool'"'"'s own output; plain: plain lines'
 complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l quiet -d 'no console output of ours'
 complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l no-log-lines -d 'leave builders'"'"' log lines out of the event stream'
+complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l sudo -d 'elevate the activation (done anyway for a normal user'"'"'s switch, boot, test): --use-remote-sudo or --sudo, as the nixos-rebuild installed expects; nh elevates by itself'
+complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l target-host -x -d 'activate on HOST (os)'
+complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l build-host -x -d 'build on HOST'
+complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l backup-extension -x -d 'home: back up files in the way with this extension (-b)'
+complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l specialisation -x -d 'activate this specialisation'
+complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l show-trace -d 'nix'"'"'s --show-trace'
+complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l tool-arg -x -d 'give ARG to the tool itself (repeat for each word)'
 complete -c nixos-build-wrapper -n '_shtab_nixos_build_wrapper_using; and test $_shtab_nixos_build_wrapper_npos -eq 0' -ka "home os" -d 'os (NixOS) or home (Home Manager)'
