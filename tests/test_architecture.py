@@ -152,7 +152,8 @@ def test_no_import_cycles_between_files() -> None:
     stack: list[str] = []
     on_stack: set[str] = set()
     cycles: list[list[str]] = []
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10_000))  # restored below: other tests rely on it
 
     def visit(node: str) -> None:
         index[node] = low[node] = len(index)
@@ -175,9 +176,12 @@ def test_no_import_cycles_between_files() -> None:
             if len(component) > 1:
                 cycles.append(sorted(component))
 
-    for node in sorted(graph):
-        if node not in index:
-            visit(node)
+    try:
+        for node in sorted(graph):
+            if node not in index:
+                visit(node)
+    finally:
+        sys.setrecursionlimit(limit)
     assert not cycles, "import cycles: " + "; ".join(" <-> ".join(c) for c in cycles)
 
 
