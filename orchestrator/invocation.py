@@ -89,6 +89,10 @@ class Request:
     show_trace: bool = False
     tool_args: tuple[str, ...] = ()
     """``--tool-arg X``: flags for the tool itself."""
+    # CI output and result files (docs/ci.md): --ci auto|github|gitlab|buildkite|off,
+    # --result-file KIND:PATH as (kind, path) pairs.
+    ci: str = "auto"
+    result_files: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -182,11 +182,38 @@ class BuildSession:
             from sinks.ndjson import NdjsonSink
 
             sinks.append(NdjsonSink(self.stdout_fd))
-        if not self.request.quiet and self._console_factory is not None:
+        if self.request.result_files:
+            from sinks.results import ResultFiles, parse_result_file
+
+            sinks.append(ResultFiles([parse_result_file(f"{kind}:{path}")
+                                      for kind, path in self.request.result_files], self.record))
+        ci = self._ci_console()
+        if ci is not None:
+            sinks.append(ci)
+        elif not self.request.quiet and self._console_factory is not None:
             console = self._console_factory(self)
             if console is not None:
                 sinks.append(console)
         return SinkSet(sinks, self.report)
+
+    def _ci_console(self) -> Sink | None:
+        """The CI renderer instead of a console, when --ci (or auto in a CI job) asks."""
+        from sinks.ci import choose
+
+        kind = None if self.request.quiet else choose(self.request.ci, self.request.console,
+                                                      self.env)
+        if kind is None:
+            return None
+        from orchestrator.ci_annotate import annotator
+        from sinks.ci import CiRenderer, repository_root
+
+        summary = self.env.get("GITHUB_STEP_SUMMARY") if kind == "github" else None
+        return CiRenderer(self.stderr, kind, clock=self.clock,
+                          repository=repository_root(kind, self.env),
+                          tool_text=not self.invocation.tool_view,
+                          log_dir=self.files.directory if self.files else None,
+                          step_summary=Path(summary) if summary else None,
+                          annotate=annotator(self.env) if kind == "buildkite" else None)
 
     # --- bytes in ---------------------------------------------------------------------
 

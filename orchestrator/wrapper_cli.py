@@ -4,7 +4,7 @@
         [--no-nh] [--json] [--events ndjson] [--log-dir DIR] [--console MODE]
         [--quiet] [--no-log-lines] [--sudo] [--target-host H] [--build-host H]
         [--backup-extension EXT] [--specialisation NAME] [--show-trace]
-        [--tool-arg ARG]... [-- nix options]
+        [--tool-arg ARG]... [--ci MODE] [--result-file KIND:PATH] [-- nix options]
     nixos-build-wrapper demo [--speed N] [--scenario S]
 
 Exit code: the tool's own (128+N if it died of signal N); 4 when activation failed
@@ -94,7 +94,34 @@ def build_parser() -> argparse.ArgumentParser:
     tool.add_argument("--show-trace", action="store_true", help="nix's --show-trace")
     tool.add_argument("--tool-arg", metavar="ARG", action="append", default=[],
                       help="give ARG to the tool itself (repeat for each word)")
+    _add_ci_options(parser)
     return parser
+
+
+def _add_ci_options(parser: argparse.ArgumentParser) -> None:
+    """CI output and result files (docs/ci.md)."""
+    from sinks.ci import CI_MODES
+
+    group = parser.add_argument_group("CI")
+    group.add_argument("--ci", default="auto", choices=CI_MODES,
+                       help="render for a CI log: folded groups per derivation, heartbeats, "
+                            "error annotations and a job summary. auto (default): github, "
+                            "gitlab or buildkite when GITHUB_ACTIONS, GITLAB_CI or BUILDKITE "
+                            "is set and --console is auto; off: never")
+    group.add_argument("--result-file", action="append", default=[], metavar="KIND:PATH",
+                       type=_result_file,
+                       help="also write junit:PATH (JUnit XML: a test case per derivation, "
+                            "evaluation and activation) or json:PATH (the record); repeatable")
+
+
+def _result_file(spec: str) -> tuple[str, str]:
+    from sinks.results import parse_result_file
+
+    try:
+        parsed = parse_result_file(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return parsed.kind, str(parsed.path)
 
 
 def parse_request(argv: Sequence[str]) -> Request:
@@ -119,6 +146,7 @@ def parse_request(argv: Sequence[str]) -> Request:
         build_host=ns.build_host, backup_extension=ns.backup_extension,
         specialisation=ns.specialisation, show_trace=ns.show_trace,
         tool_args=tuple(ns.tool_arg),
+        ci=ns.ci, result_files=tuple(ns.result_file),
     )
     validate(request)
     return request

@@ -14,10 +14,10 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from status.commands import errors, events, generations, history, lib_path, status
+from status.commands import debug_bundle, errors, events, generations, history, lib_path, status
 from status.exitcodes import EXIT_USAGE
 
-SUBCOMMANDS = (events, errors, status, history, generations, lib_path)
+SUBCOMMANDS = (events, errors, status, history, generations, lib_path, debug_bundle)
 
 
 class _Parser(argparse.ArgumentParser):

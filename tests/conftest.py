@@ -139,7 +139,9 @@ class WrapperRun:
 
 
 def wrapper_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAKE_", "NH_", "NIXOS_BUILD"))}
+    # CI variables too: in a CI job, --ci auto would change every test's console.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("FAKE_", "NH_", "NIXOS_BUILD", "GITHUB_", "GITLAB_", "BUILDKITE"))}
     env["PATH"] = f"{FAKE_BIN}{os.pathsep}{env.get('PATH', '')}"
     env["HOME"] = str(tmp_path / "home")
     env["XDG_STATE_HOME"] = str(tmp_path / "home" / ".local" / "state")

@@ -34,6 +34,7 @@ SPAWNERS = {
     "orchestrator.nom_relay": "the user's nom, fed nix's stream",
     "orchestrator.versions": "nh --version, home-manager --version (once per run, deadline)",
     "status.probes.tools": "systemctl, journalctl, nixos-version, nix (with deadlines)",
+    "orchestrator.ci_annotate": "buildkite-agent annotate, with the job summary (deadline)",
 }
 SPAWN_MODULES = frozenset({"subprocess", "multiprocessing", "pty"})
 SPAWN_CALLS = frozenset({"posix_spawn", "posix_spawnp", "fork", "forkpty", "system", "popen",

@@ -50,8 +50,8 @@ function _shtab_nixos_build_status_using
   test "$_shtab_nixos_build_status_cmdpath" = "$argv"
 end
 
-set -g _shtab_nixos_build_status_commands events errors status history generations lib-path lib
-set -g _shtab_nixos_build_status_opts_with_value --count --diff --eval-timeout --log-dir --since --timeout -n
+set -g _shtab_nixos_build_status_commands events errors status history generations lib-path lib debug-bundle
+set -g _shtab_nixos_build_status_opts_with_value --count --diff --eval-timeout --log-dir --max-bytes --output --since --timeout -n -o
 
 complete -c nixos-build-status -e
 complete -c nixos-build-status -f
@@ -97,3 +97,10 @@ complete -c nixos-build-status -n '_shtab_nixos_build_status_using; and test $_s
 complete -c nixos-build-status -n '_shtab_nixos_build_status_using lib-path' -s h -l help -d 'show this help message and exit'
 complete -c nixos-build-status -n '_shtab_nixos_build_status_using; and test $_shtab_nixos_build_status_npos -eq 0' -a lib -d 'Run one function of the library with the bash library'"'"'s conventions: 0/1 for predicates, JSON for the _json functions, 3 for bad arguments.'
 complete -c nixos-build-status -n '_shtab_nixos_build_status_using lib' -s h -l help -d 'show this help message and exit'
+complete -c nixos-build-status -n '_shtab_nixos_build_status_using; and test $_shtab_nixos_build_status_npos -eq 0' -a debug-bundle -d 'Everything needed to fix the last build'"'"'s failure: the command and versions, root causes with their log tails and hints, the source around evaluation errors, failed units with their journals, recent journal errors, the generation change and the raw log'"'"'s tail. Secrets are redacted; the whole is trimmed to --max-bytes, least important first, saying what was cut.'
+complete -c nixos-build-status -n '_shtab_nixos_build_status_using debug-bundle' -s h -l help -d 'show this help message and exit'
+complete -c nixos-build-status -n '_shtab_nixos_build_status_using debug-bundle' -l max-bytes -x -d 'size limit in bytes (default 200000)'
+complete -c nixos-build-status -n '_shtab_nixos_build_status_using debug-bundle' -s o -l output -x -d 'write here instead of stdout'
+complete -c nixos-build-status -n '_shtab_nixos_build_status_using debug-bundle' -l json -d 'one JSON object instead of Markdown'
+complete -c nixos-build-status -n '_shtab_nixos_build_status_using debug-bundle' -l log-dir -x -d 'where the last build'"'"'s logs are'
+complete -c nixos-build-status -n '_shtab_nixos_build_status_using debug-bundle' -l no-probes -d 'do not ask systemctl, journalctl, nix and nixos-version'

@@ -51,7 +51,7 @@ function _shtab_nixos_build_wrapper_using
 end
 
 set -g _shtab_nixos_build_wrapper_commands 
-set -g _shtab_nixos_build_wrapper_opts_with_value --backup-extension --build-host --console --events --flake --log-dir --specialisation --target-host --tool-arg
+set -g _shtab_nixos_build_wrapper_opts_with_value --backup-extension --build-host --ci --console --events --flake --log-dir --result-file --specialisation --target-host --tool-arg
 
 complete -c nixos-build-wrapper -e
 complete -c nixos-build-wrapper -f
@@ -73,4 +73,6 @@ complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l backup-ex
 complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l specialisation -x -d 'activate this specialisation'
 complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l show-trace -d 'nix'"'"'s --show-trace'
 complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l tool-arg -x -d 'give ARG to the tool itself (repeat for each word)'
+complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l ci -xka "auto github gitlab buildkite off" -d 'render for a CI log: folded groups per derivation, heartbeats, error annotations and a job summary. auto (default): github, gitlab or buildkite when GITHUB_ACTIONS, GITLAB_CI or BUILDKITE is set and --console is auto; off: never'
+complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l result-file -x -d 'also write junit:PATH (JUnit XML: a test case per derivation, evaluation and activation) or json:PATH (the record); repeatable'
 complete -c nixos-build-wrapper -n '_shtab_nixos_build_wrapper_using; and test $_shtab_nixos_build_wrapper_npos -eq 0' -ka "home os" -d 'os (NixOS) or home (Home Manager)'
