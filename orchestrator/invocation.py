@@ -5,7 +5,8 @@ The plan depends on the request, the environment and the facts of ``versions.Hos
 version's behaviour comes from ``compat.py`` (``docs/compat.md``).  nh is used when it
 is installed and can do what was asked (unless ``--no-nh``), with ``--no-nom`` and nix
 asked for ``--log-format internal-json -v`` after ``--``; nixos-rebuild and
-home-manager are asked for the same directly, where the version accepts it.  Either way
+home-manager are asked for ``--log-format internal-json`` directly (no ``-v``: they
+would take it for themselves too), where the version accepts it.  Either way
 the events come from nix's structured stream on the terminal the wrapper reads; where
 no version can give it, the tool's text is parsed (``Invocation.capture``).
 
@@ -52,6 +53,11 @@ NH_FLAKE_VARS = ("NH_FLAKE", "NH_OS_FLAKE", "NH_HOME_FLAKE", "FLAKE", "NH_FILE")
 # every nh on NH_BYPASS_ROOT_CHECK=1 (clap's bool parser takes only true/false).
 NH_PLANNED_VARS = ("NH_SHOW_ACTIVATION_LOGS", "NH_BYPASS_ROOT_CHECK")
 NIX_STREAM = ("--log-format", "internal-json", "-v")
+# nixos-rebuild (bash and ng) and home-manager take -v as their own verbosity too (ng:
+# DEBUG logging and failures as Python tracebacks; bash: a `$ cmd` line per command;
+# Home Manager: VERBOSE=1, a verbose activation and --show-trace instead of -v), while
+# nix's -v only adds its level-4 messages, which no event needs: the stream alone.
+TOOL_STREAM = ("--log-format", "internal-json")
 
 Capture = Literal["argv", "text"]
 """How the events are captured: ``argv``: nix is asked for ``--log-format internal-json``
@@ -324,7 +330,7 @@ def _plan_rebuild(request: Request, flake: str | None, host: Host,
     # asked nix for a format of their own (bar, raw…): then that is what they see.
     view = _view(request, None, False, can_stream=True)
     if view.stream and _user_log_format(request.extra) is None:
-        argv += NIX_STREAM
+        argv += TOOL_STREAM
     argv += request.extra
     return Invocation(argv=argv, tool=name, flake=flake, tool_view=view.tool_view,
                       tool_version=kind, compat_row=row.label,
@@ -358,7 +364,7 @@ def _plan_home_manager(request: Request, flake: str | None, host: Host,
     argv += request.tool_args
     view = _view(request, None, False, can_stream=row.log_format)
     if view.stream and _user_log_format(request.extra) is None:
-        argv += NIX_STREAM
+        argv += TOOL_STREAM
     argv += request.extra
     return Invocation(argv=argv, tool="home-manager", flake=flake, tool_view=view.tool_view,
                       tool_version=shown, compat_row=f"Home Manager {row.label}",

@@ -24,7 +24,7 @@ def test_nixos_rebuild_gets_the_exact_stream_and_the_flake():
     inv = plan(Request("os", "switch", extra=("--show-trace",)), {"NH_FLAKE": "/f"}, which_of())
     # A normal user (the default host) activates through nixos-rebuild-ng's --sudo.
     assert inv.argv == ["nixos-rebuild", "switch", "--flake", "/f", "--sudo", "--log-format",
-                        "internal-json", "-v", "--show-trace"]
+                        "internal-json", "--show-trace"]
     assert (inv.tool, inv.tool_view, inv.real_nom) == ("nixos-rebuild", False, None)
 
 

@@ -34,13 +34,13 @@ def test_nixos_rebuild_success_records_everything(tmp_path: Path):
     run = run_wrapper(tmp_path, ["os", "build", "--no-nh"], FAKE_ARGV_LOG=str(tmp_path / "argv.log"))
     assert run.returncode == 0, run.stderr
     (invoked,) = argv_log(tmp_path)
-    assert invoked == ["nixos-rebuild", "build", "--log-format", "internal-json", "-v"]
+    assert invoked == ["nixos-rebuild", "build", "--log-format", "internal-json"]
     record = run.last_build()
     assert record["success"] is True and record["exitCode"] == 0
     assert record["tool"] == "nixos-rebuild" and record["target"] == "os" and record["action"] == "build"
     assert record["derivations"]["built"] == 5
     assert record["errors"] == "" and record["errorDetails"] == []
-    assert record["command"] == "nixos-rebuild build --log-format internal-json -v"
+    assert record["command"] == "nixos-rebuild build --log-format internal-json"
     assert run.history()[-1]["buildId"] == record["buildId"]
     log = (run.log_dir / "last-build.log").read_bytes()
     assert recorded("success.internal-json") in log           # every byte the child wrote
@@ -139,7 +139,7 @@ def test_flake_from_environment_and_extra_args(tmp_path: Path):
                       NH_OS_FLAKE="/srv/flake", FAKE_ARGV_LOG=str(tmp_path / "argv.log"))
     assert run.returncode == 0
     assert argv_log(tmp_path)[0] == ["nixos-rebuild", "build", "--flake", "/srv/flake", "--log-format",
-                                     "internal-json", "-v", "--show-trace", "-j", "4"]
+                                     "internal-json", "--show-trace", "-j", "4"]
     assert run.last_build()["flakePath"] == "/srv/flake"
     run = run_wrapper(tmp_path, ["os", "boot", "--flake", "/x", "--", "-L"],
                       FAKE_ARGV_LOG=str(tmp_path / "argv2.log"))
