@@ -67,6 +67,7 @@ class ErrorDetail(_Record):
     specified: str | None = None
     got: str | None = None
     detail: str | None = None
+    hint: str | None = None
 
 
 class SlimErrorDetail(_Record):
@@ -87,6 +88,7 @@ class SlimErrorDetail(_Record):
     paths: list[str] = []
     specified: str | None = None
     got: str | None = None
+    hint: str | None = None
 
 
 class FailedDerivation(_Record):

@@ -70,6 +70,7 @@ class ReportErrorDetail(_Report):
     specified: str | None = None
     got: str | None = None
     detail: str | UnsetType | None = UNSET
+    hint: str | None = None
 
 
 class LastBuildSummary(_Report):

@@ -243,3 +243,19 @@ def test_the_library_does_not_parse_its_own_json() -> None:
     encoded itself."""
     source = (ROOT / "status" / "api.py").read_text()
     assert "json.loads" not in source and "msgspec.json.decode" not in source
+
+
+def test_error_details_carry_every_field_of_the_error_event() -> None:
+    """errorDetails is the error event without its envelope: a field added to the event
+    (such as ``hint``) reaches last-build.json, the history (slimmed) and the report."""
+    from parsers.events import ErrorEvent
+    from records.schema import SlimErrorDetail, error_detail
+    from status.schema import ReportErrorDetail
+
+    event_fields = [f for f in ErrorEvent.__struct_fields__ if f not in ("type", "v", "seq", "ts")]
+    assert list(ErrorDetail.__struct_fields__) == event_fields
+    assert list(ReportErrorDetail.__struct_fields__) == event_fields
+    heavy = {"log_tail", "trace", "detail"}
+    assert list(SlimErrorDetail.__struct_fields__) == [f for f in event_fields if f not in heavy]
+    error = ErrorEvent(kind="hash-mismatch", message="error: hash mismatch", hint="use sha256-B")
+    assert error_detail(error).hint == "use sha256-B"
