@@ -34,6 +34,7 @@ class LogStream:
 
     def begin(self, started: BuildStarted) -> list[Event]:
         self._started_ms = self.clock.monotonic_ms()
+        self.state.plan.dry_run = started.action == "dry-build"
         self.state.out.insert(0, started)
         return self._stamp()
 

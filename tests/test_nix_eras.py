@@ -1,0 +1,142 @@
+"""Every Nix era the same: the recordings of Nix 2.8 (the host's), 2.26 (Debian trixie)
+and 2.34 (Debian sid) parse to the same events and errors, and the wrapper runs over
+each real Nix (fixtures/nixenv.py's chroots, tests/conftest.py's ``nix_era``)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from parsers.events import Event
+from tests.conftest import RECORDED, NixEra, of_type, parse, run_wrapper, wrapper_env
+
+ERA_DIRS = {"2.8": RECORDED, "2.26": RECORDED / "nix-2.26", "2.34": RECORDED / "nix-2.34"}
+SCENARIO_STEMS = [
+    "success.internal-json", "success.plain",
+    "build-failure.internal-json", "build-failure.plain", "build-failure.nix-build-cli",
+    "eval-error.internal-json", "eval-error.plain", "eval-error.show-trace",
+    "hash-mismatch.internal-json", "hash-mismatch.plain",
+]
+SYSTEM = ["curl-8.9.1", "etc", "nixos-system-demo-24.11.20241124", "openssl-3.0.14", "zlib-1.3.1"]
+
+
+def _seedless(name: str | None) -> str | None:
+    """The hash-mismatch source is named after its recording's seed."""
+    return re.sub(r"^source-[0-9a-f]{8}", "source-SEED", name) if name else name
+
+
+def summary(events: list[Event]) -> dict[str, Any]:
+    """What a reader of the events learns, without store hashes, timings or log lines."""
+    return {
+        "finished": sorted(e.name for e in of_type(events, "derivation.finished")),
+        "failed": [(_seedless(e.name), e.exit_code, e.reason, e.log_tail[-1:])
+                   for e in of_type(events, "derivation.failed")],
+        "aborted": sorted(e.name for e in of_type(events, "derivation.aborted")),
+        "phases": sorted({(e.name, e.phase) for e in of_type(events, "phase")}),
+        "errors": [(e.kind, _seedless(e.derivation), e.exit_code, e.root_cause,
+                    e.file.rsplit("/", 1)[-1] if e.file else None, e.line,
+                    e.specified is not None, e.got is not None)
+                   for e in of_type(events, "error")],
+        "unknown": len(of_type(events, "nix.unknown")),
+    }
+
+
+def test_every_era_was_recorded_with_its_nix():
+    for era, directory in ERA_DIRS.items():
+        manifest = json.loads((directory / "MANIFEST.json").read_text())
+        assert sorted(manifest) == sorted(SCENARIO_STEMS), era
+        for stem, entry in manifest.items():
+            assert entry["nixVersion"].startswith(f"nix-build (Nix) {era}."), (era, stem)
+            assert (directory / f"{stem}.log").stat().st_size == entry["bytes"]
+
+
+@pytest.mark.parametrize("stem", SCENARIO_STEMS)
+def test_every_era_parses_to_the_same_events(stem: str):
+    summaries = {era: summary(parse((d / f"{stem}.log").read_bytes(), exit_code=json.loads(
+        (d / "MANIFEST.json").read_text())[stem]["exitCode"])) for era, d in ERA_DIRS.items()}
+    reference = summaries["2.8"]
+    for era, found in summaries.items():
+        assert found == reference, era
+    scenario, variant = stem.split(".")
+    if scenario == "success":
+        assert reference["finished"] == SYSTEM and not reference["errors"]
+        if variant == "internal-json":
+            assert ("zlib-1.3.1", "installPhase") in reference["phases"]
+    elif scenario == "build-failure":
+        assert reference["failed"] == [("broken-tool-0.3.1", 2, "builder-failed",
+                                        ["make: *** [Makefile:12: src/main.o] Error 1"])]
+        assert [(k, d, root) for k, d, _, root, *_ in reference["errors"]] == [
+            ("build-failure", "broken-tool-0.3.1", True),
+            ("dependency-failure", "nixos-system-demo-24.11.20241124", False)]
+    elif scenario == "eval-error":
+        assert reference["errors"] == [("attribute-missing", None, None, True, "eval-error.nix",
+                                        10, False, False)]
+    else:
+        (error,) = reference["errors"]
+        assert error[:2] == ("hash-mismatch", reference["failed"][0][0]) and error[6:] == (True, True)
+    assert reference["unknown"] == 0
+
+
+def test_newer_wording_is_what_the_newer_eras_print():
+    """2.29+ ``Cannot build '…'.`` / ``Reason:`` / ``Output paths:``; 2.26+'s two-line
+    ``For full logs, run:``: real bytes, the same errors as 2.8's wording."""
+    new = (RECORDED / "nix-2.34" / "build-failure.nix-build-cli.log").read_text()
+    assert "Cannot build '" in new and "Reason: builder failed with exit code 2." in new
+    assert "Output paths:" in new and "Last 8 log lines:" in new
+    assert "For full logs, run:\n         nix log " in new
+    old = (RECORDED / "build-failure.nix-build-cli.log").read_text()
+    assert "builder for '" in old and "Cannot build" not in old
+    for era in ("2.26", "2.34"):
+        events = parse((ERA_DIRS[era] / "build-failure.nix-build-cli.log").read_bytes())
+        error = of_type(events, "error")[0]
+        # The quoted tail stops before the hint: neither "For full logs" nor "nix log".
+        assert error.log_tail[0] == "unpacking source archive broken-tool-0.3.1.tar.gz", era
+        assert error.log_tail[-1] == "make: *** [Makefile:12: src/main.o] Error 1", era
+
+
+def test_nix_2_34_messages_carry_parent_and_raw_msg():
+    """What 2.34 adds to the stream (also in 2.26: ``parent`` since 2.18, ``raw_msg``
+    since 2.4) parses without a single ``nix.unknown``."""
+    data = (ERA_DIRS["2.34"] / "build-failure.internal-json.log").read_bytes()
+    assert b'"parent":' in data and b'"raw_msg":' in data
+    events = parse(data)
+    assert not of_type(events, "nix.unknown")
+
+
+# --- the wrapper over each real Nix ---------------------------------------------------
+
+
+@pytest.mark.realnix
+def test_wrapper_over_every_real_nix(nix_era: NixEra, tmp_path: Path):
+    """nixos-rebuild (the fake, running the era's real nix-build under the wrapper's
+    PTY): a failing build with a dependent, as each Nix really reports it."""
+    env = nix_era.env(wrapper_env(tmp_path, FAKE_LIVE_NIX="1", FAKE_SCENARIO="build-failure"))
+    run = run_wrapper(tmp_path, ["os", "build", "--no-nh", "--events", "ndjson"], env=env,
+                      timeout=300)
+    assert run.returncode == 100, run.stderr
+    events = run.ndjson()
+    (failed,) = [e for e in events if e["type"] == "derivation.failed"]
+    assert (failed["name"], failed["exitCode"], failed["phase"]) == ("broken-tool-0.3.1", 2,
+                                                                     "buildPhase")
+    errors = [(e["kind"], e["derivation"]) for e in events if e["type"] == "error"]
+    assert errors == [("build-failure", "broken-tool-0.3.1"),
+                      ("dependency-failure", "nixos-system-demo-24.11.20241124")]
+    raw = (run.log_dir / "last-build.log").read_bytes()
+    wording = b"Cannot build '" if nix_era.version == "2.34" else b"builder for '"
+    assert wording in raw
+
+
+@pytest.mark.realnix
+def test_nix_cli_build_over_every_real_nix(nix_era: NixEra, tmp_path: Path):
+    """``nix build`` (the new CLI nh and flake nixos-rebuild use) succeeding."""
+    env = nix_era.env(wrapper_env(tmp_path, FAKE_LIVE_NIX="cli"))
+    run = run_wrapper(tmp_path, ["os", "build", "--no-nh", "--events", "ndjson"], env=env,
+                      timeout=300)
+    assert run.returncode == 0, run.stderr
+    events = run.ndjson()
+    assert sorted(e["name"] for e in events if e["type"] == "derivation.finished") == SYSTEM
+    assert run.last_build()["success"] is True
