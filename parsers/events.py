@@ -45,6 +45,15 @@ class BuildStarted(Event, tag="build.started", kw_only=True):
     events_from: str | None = None
     """Where the events come from: ``internal-json`` (nix's stream) or ``text`` (the
     tool's output parsed: Home Manager <= 24.11, ``--console tool``); null: not known."""
+    capture: Literal["json-log-path", "log-format", "text"] | None = None
+    """How nix's stream was captured: ``json-log-path`` (Nix >= 2.30 wrote it to the
+    wrapper's socket; the tool's argv untouched), ``log-format`` (``--log-format
+    internal-json`` on the command line, read from the terminal), ``text`` (none: the
+    tool's text parsed); null: not known (a saved log)."""
+    nix_version: str | None = None
+    """The installed nix's version (``2.34.8``; Lix's own, e.g. ``2.91.1``)."""
+    nix_flavour: Literal["nix", "lix", "determinate"] | None = None
+    """Which nix: NixOS/nix, Lix, or Determinate Nix; null: not known."""
 
 
 class BuildFinished(Event, tag="build.finished", kw_only=True):

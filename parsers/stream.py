@@ -93,6 +93,13 @@ class LogStream:
         self._prompted = b""
         return self._stamp()
 
+    def feed_structured(self, line: bytes) -> list[Event]:
+        """One line of nix's structured stream that came another way than the
+        terminal (``json-log-path``: JSON without the ``@nix `` prefix)."""
+        self.state.tracker.now_ms = self.clock.monotonic_ms()
+        self.json.line(line)
+        return self._stamp()
+
     def idle(self) -> list[Event]:
         """The tool has been quiet for a while: an unfinished line waiting is a prompt
         (sudo's password prompt, a y/n question) and must be shown now."""
