@@ -106,6 +106,8 @@ class DerivationFinished(Event, tag="derivation.finished", kw_only=True):
     name: str
     machine: str | None = None
     duration_ms: int | None = None
+    status: str | None = None
+    """Nix's BuildResult status when it sent one (Determinate Nix: ``Built``)."""
 
 
 class DerivationFailed(Event, tag="derivation.failed", kw_only=True):
@@ -117,6 +119,9 @@ class DerivationFailed(Event, tag="derivation.failed", kw_only=True):
     machine: str | None = None
     duration_ms: int | None = None
     log_tail: list[str] = []
+    status: str | None = None
+    """Nix's BuildResult status when it sent one (Determinate Nix: ``PermanentFailure``,
+    ``TimedOut``, ``HashMismatch``…, ``parsers/payloads.py``)."""
 
 
 class DerivationAborted(Event, tag="derivation.aborted", kw_only=True):

@@ -13,6 +13,7 @@ from typing import Any, Final, cast
 
 import msgspec
 
+from parsers import payloads
 from parsers.derivations import Derivation
 from parsers.errors.classify import classify
 from parsers.events import (
@@ -44,6 +45,7 @@ ACTIVITY_NAMES: Final = {
     110: "post-build-hook",
     111: "build-waiting",
     112: "fetch-tree",
+    113: "fetch-to-store",  # upstream master (after 2.35): "${./file}", src = ./.
 }
 LEVEL_NAMES: Final = ("error", "warn", "notice", "info", "talkative", "chatty", "debug", "vomit")
 
@@ -53,6 +55,7 @@ ACT_SUBSTITUTE, ACT_POST_BUILD_HOOK = 108, 110
 RES_FILE_LINKED, RES_BUILD_LOG_LINE, RES_UNTRUSTED_PATH, RES_CORRUPTED_PATH = 100, 101, 102, 103
 RES_SET_PHASE, RES_PROGRESS, RES_SET_EXPECTED, RES_POST_BUILD_LOG_LINE, RES_FETCH_STATUS = (
     104, 105, 106, 107, 108)
+RES_FETCH_TO_STORE = 109  # upstream master with fields; Determinate's 109 has a payload
 
 # Activities without a specific event are reported when nix would show them at -v.
 _GENERIC_MAX_LEVEL: Final = 4
@@ -76,6 +79,7 @@ class _Result(msgspec.Struct, tag="result", tag_field="action"):
     id: int
     type: int
     fields: list[Field] = []
+    payload: dict[str, Any] | None = None  # Determinate Nix: parsers/payloads.py
 
 
 class _Msg(msgspec.Struct, tag="msg", tag_field="action"):
@@ -298,6 +302,12 @@ class InternalJsonParser:
             self.out.append(Message(level="error", text=f"path '{text}' is corrupted or missing"))
         elif kind == RES_FILE_LINKED and len(fields) == 2:
             pass  # optimise-store bookkeeping (bytes, blocks): nothing a reader acts on
+        elif m.payload is not None:
+            # By shape, not number: Determinate's 109/110 carry an object.
+            if not payloads.result(self.state, kind, m.payload, act.path if act else None):
+                self._unknown(payload)
+        elif kind == RES_FETCH_TO_STORE and len(fields) == 1 and isinstance(fields[0], str):
+            pass  # upstream master: a source copied to the store during evaluation
         elif act is not None or kind not in (RES_BUILD_LOG_LINE, RES_SET_PHASE):
             self._unknown(payload)
 

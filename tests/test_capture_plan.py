@@ -28,9 +28,9 @@ def host(nix: NixInfo | None, *tools: str) -> Host:
 
 
 def test_nix_versions_are_read_with_their_flavour():
-    assert NIX_234 == NixInfo("nix", (2, 34, 8))
-    assert LIX == NixInfo("lix", (2, 91, 1))
-    assert DETERMINATE == NixInfo("determinate", (2, 29, 0), (3, 6, 2))
+    assert NixInfo("nix", (2, 34, 8)) == NIX_234
+    assert NixInfo("lix", (2, 91, 1)) == LIX
+    assert NixInfo("determinate", (2, 29, 0), (3, 6, 2)) == DETERMINATE
     assert parse_nix_version("command not found") is None
     assert [nix_json_log_path(n) for n in (NIX_234, NIX_226, NIX_23, LIX, DETERMINATE,
                                            OLD_DETERMINATE, None)] == [
