@@ -140,3 +140,26 @@ def test_nix_cli_build_over_every_real_nix(nix_era: NixEra, tmp_path: Path):
     events = run.ndjson()
     assert sorted(e["name"] for e in events if e["type"] == "derivation.finished") == SYSTEM
     assert run.last_build()["success"] is True
+
+
+@pytest.mark.realnix
+def test_dry_build_plan_says_dry_run_with_every_real_nix(nix_era: NixEra, tmp_path: Path):
+    """Nix 2.8 to 2.34 say "will be built" on a dry run too: the plan still says
+    dryRun, because the wrapper asked for one; nothing is built."""
+    env = nix_era.env(wrapper_env(tmp_path, FAKE_LIVE_NIX="1"))
+    run = run_wrapper(tmp_path, ["os", "dry-build", "--no-nh", "--events", "ndjson"], env=env,
+                      timeout=300)
+    assert run.returncode == 0, run.stderr
+    events = run.ndjson()
+    (plan,) = [e for e in events if e["type"] == "plan"]
+    assert plan["dryRun"] is True and len(plan["builds"]) == 5
+    assert not [e for e in events if e["type"] == "derivation.started"]
+    assert b"will be built" in (run.log_dir / "last-build.log").read_bytes()
+
+
+def test_a_saved_log_says_dry_run_only_when_nix_does():
+    """Replaying a log: "will be built" alone is no dry run; Nix 2.3's "would be" is."""
+    data = (ERA_DIRS["2.34"] / "success.plain.log").read_bytes()
+    assert [p.dry_run for p in of_type(parse(data), "plan")] == [False]
+    old = b"these derivations would be built:\n  /nix/store/mn1ndvl7kaspp8qcmjsg3r01i3pgc648-zlib-1.3.1.drv\n"
+    assert [p.dry_run for p in of_type(parse(old), "plan")] == [True]
