@@ -252,6 +252,9 @@ class ActivityStarted(Event, tag="activity.started", kw_only=True):
     text: str = ""
     level: int = 0
     fields: list[Any] = []
+    parent: int | None = None
+    """The id of the activity nix started this one under (Nix >= 2.18, Lix), which may
+    be one without an event of its own (a build, the realisation); null: a root."""
 
 
 class ActivityStopped(Event, tag="activity.stopped", kw_only=True):

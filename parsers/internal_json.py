@@ -13,9 +13,8 @@ from typing import Any, Final, cast
 
 import msgspec
 
-from parsers import payloads
+from parsers import nixmsg, payloads
 from parsers.derivations import Derivation
-from parsers.errors.classify import classify
 from parsers.events import (
     ActivityStarted,
     ActivityStopped,
@@ -69,6 +68,7 @@ class _Start(msgspec.Struct, tag="start", tag_field="action"):
     level: int = 0
     text: str = ""
     fields: list[Field] = []
+    parent: int = 0  # Nix >= 2.18 and Lix; 0: none
 
 
 class _Stop(msgspec.Struct, tag="stop", tag_field="action"):
@@ -88,6 +88,7 @@ class _Msg(msgspec.Struct, tag="msg", tag_field="action"):
     file: str | None = None
     line: int | None = None
     column: int | None = None
+    raw_msg: str | None = None  # Nix >= 2.4: the message without "error:" and layout
 
 
 _NixMessage = _Start | _Stop | _Result | _Msg
@@ -218,7 +219,7 @@ class InternalJsonParser:
             if reported:
                 self.out.append(ActivityStarted(
                     id=m.id, activity=_activity_name(kind), text=m.text, level=m.level,
-                    fields=list(fields),
+                    fields=list(fields), parent=m.parent or None,
                 ))
         act = self._activities[m.id] = _Activity(m.id, kind, path, m.level, reported)
         act.drv = drv
@@ -317,7 +318,7 @@ class InternalJsonParser:
         text = m.msg
         if m.level <= 0 and strip_ansi(text).lstrip().startswith("error"):
             self.plan.flush()
-            self.state.error(classify(text, file=m.file, line=m.line, column=m.column))
+            self.state.error(nixmsg.error_finding(text, m.raw_msg, m.file, m.line, m.column))
             return
         if self.plan.feed(strip_ansi(text) if "\x1b" in text else text):
             return

@@ -163,3 +163,25 @@ def test_a_saved_log_says_dry_run_only_when_nix_does():
     assert [p.dry_run for p in of_type(parse(data), "plan")] == [False]
     old = b"these derivations would be built:\n  /nix/store/mn1ndvl7kaspp8qcmjsg3r01i3pgc648-zlib-1.3.1.drv\n"
     assert [p.dry_run for p in of_type(parse(old), "plan")] == [True]
+
+
+def test_nix_234_fields_parent_raw_msg_and_file_with_its_position_are_used():
+    """``parent`` makes the activity tree; ``file`` reads ``path:line:col`` since 2.13
+    (real 2.34 bytes): the position is the file alone; ``raw_msg`` names the kind when
+    the formatted text does not."""
+    data = (ERA_DIRS["2.34"] / "eval-error.internal-json.log").read_bytes()
+    (error,) = of_type(parse(data, exit_code=1), "error")
+    assert error.file is not None and error.file.endswith("/fixtures/nix/eval-error.nix")
+    assert (error.line, error.column) == (10, 28)
+    # The position only in the fields (as nix#13910 shows it), the kind only in raw_msg.
+    line = (b'@nix {"action":"msg","level":0,"msg":"\\u001b[31;1merror:\\u001b[0m\\n       odd layout",'
+            b'"raw_msg":"infinite recursion encountered","file":"/home/a/cfg/default.nix:4:3",'
+            b'"line":4,"column":3}\n')
+    (error,) = of_type(parse(line, exit_code=1), "error")
+    assert (error.kind, error.file, error.line, error.column) == (
+        "infinite-recursion", "/home/a/cfg/default.nix", 4, 3)
+    starts = (b'@nix {"action":"start","id":5,"level":3,"parent":0,"text":"querying","type":0}\n'
+              b'@nix {"action":"start","id":6,"level":3,"parent":5,"text":"hook","type":110,'
+              b'"fields":["/nix/store/8l8nlczszkhvi8rgq7rzgdkj6gcjxppf-broken-tool-0.3.1.drv"]}\n')
+    assert [(a.id, a.parent) for a in of_type(parse(starts), "activity.started")] == [
+        (5, None), (6, 5)]
