@@ -234,6 +234,9 @@ def _nix_era(version: str, factory: pytest.TempPathFactory) -> NixEra:
                 pytest.fail(CHROOT_HINT, pytrace=False)
             pytest.skip(CHROOT_HINT)
         nixenv.prepare(suite, quiet=True)  # once, minutes; other workers wait on its lock
+    # Once cold (its libraries not yet read from disk), the chroot's first nix can take
+    # longer than the wrapper's 5 s deadline for `nix --version`: warm it.
+    nixenv.run_capture(suite, ["nix", "--version"])
     return NixEra(version, suite, nixenv.write_shims(suite, factory.mktemp(f"nix-{version}")))
 
 

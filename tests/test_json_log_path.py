@@ -72,3 +72,18 @@ def test_without_a_flake_nix_build_gets_the_log_format(nix_234: NixEra, tmp_path
     assert (started["capture"], started["nixVersion"]) == ("log-format", "2.34.8")
     (call,) = [c for c in _calls(tmp_path) if c[0] == "nixos-rebuild"]
     assert "--log-format" in call
+
+
+def test_nh_with_json_log_path_keeps_its_argv(nix_234: NixEra, tmp_path: Path):
+    """nh (the fake 4.4.2, building with the real 2.34's `nix build`): no ``-- --log-format``
+    after its own options, and the events still come from nix's stream."""
+    env = nix_234.env(wrapper_env(tmp_path, FAKE_LIVE_NIX="cli",
+                                  FAKE_ARGV_LOG=str(tmp_path / "argv.log")))
+    run = run_wrapper(tmp_path, ["os", "build", "--events", "ndjson"], env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    events = run.ndjson()
+    assert (events[0]["tool"], events[0]["capture"]) == ("nh", "json-log-path")
+    (call,) = [c for c in _calls(tmp_path) if c[0] == "nh"]
+    assert "--" not in call and "--log-format" not in call
+    assert sorted(e["name"] for e in events if e["type"] == "derivation.finished") == SYSTEM
+    assert {e["phase"] for e in events if e["type"] == "phase"} >= {"buildPhase", "installPhase"}
