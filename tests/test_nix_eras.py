@@ -45,10 +45,16 @@ def summary(events: list[Event]) -> dict[str, Any]:
     }
 
 
+JSON_LOG_PATH_STEMS = [f"{s}.json-log-path" for s in
+                       ("success", "build-failure", "eval-error", "hash-mismatch")]
+
+
 def test_every_era_was_recorded_with_its_nix():
     for era, directory in ERA_DIRS.items():
         manifest = json.loads((directory / "MANIFEST.json").read_text())
-        assert sorted(manifest) == sorted(SCENARIO_STEMS), era
+        # json-log-path exists from Nix 2.30: only 2.34 has those recordings.
+        assert sorted(manifest) == sorted(SCENARIO_STEMS + (JSON_LOG_PATH_STEMS if era == "2.34"
+                                                            else [])), era
         for stem, entry in manifest.items():
             assert entry["nixVersion"].startswith(f"nix-build (Nix) {era}."), (era, stem)
             assert (directory / f"{stem}.log").stat().st_size == entry["bytes"]
@@ -185,3 +191,33 @@ def test_nix_234_fields_parent_raw_msg_and_file_with_its_position_are_used():
               b'"fields":["/nix/store/8l8nlczszkhvi8rgq7rzgdkj6gcjxppf-broken-tool-0.3.1.drv"]}\n')
     assert [(a.id, a.parent) for a in of_type(parse(starts), "activity.started")] == [
         (5, None), (6, 5)]
+
+
+@pytest.mark.parametrize("stem", JSON_LOG_PATH_STEMS)
+def test_json_log_path_stream_parses_like_the_log_format(stem: str):
+    """Real Nix 2.34's json-log-path file (JSON lines, no ``@nix ``), fed as the socket's
+    lines are, gives what ``--log-format internal-json`` gives on the terminal."""
+    from parsers.clock import ManualClock
+    from parsers.events import BuildStarted
+    from parsers.stream import LogStream
+
+    directory = ERA_DIRS["2.34"]
+    manifest = json.loads((directory / "MANIFEST.json").read_text())
+    stream = LogStream(ManualClock())
+    events = stream.begin(BuildStarted(build_id="t", source="log"))
+    for line in (directory / f"{stem}.jsonl").read_bytes().splitlines():
+        assert not line.startswith(b"@nix")
+        events += stream.feed_structured(line)
+    events += stream.end(manifest[stem]["exitCode"])
+    scenario = stem.split(".")[0]
+    reference = summary(parse((directory / f"{scenario}.internal-json.log").read_bytes(),
+                              exit_code=manifest[f"{scenario}.internal-json"]["exitCode"]))
+    found = summary(events)
+    if scenario == "build-failure":
+        # nix build stops slow-docs as nix-build does, but may get to start it or not.
+        for s in (found, reference):
+            s["aborted"] = []
+            s["phases"] = [p for p in s["phases"] if p[0] != "slow-docs-2.1"]
+    assert found == reference
+    # The terminal showed no structured line at all.
+    assert b"@nix" not in (directory / f"{stem}.log").read_bytes()
