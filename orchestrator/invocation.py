@@ -82,15 +82,16 @@ def _user_sets_json_log_path(env: Mapping[str, str]) -> bool:
 
 def _capture(stream: bool, new_cli: bool, host: Host, env: Mapping[str, str],
              notes: list[str]) -> Capture:
-    """Where the structured stream comes from, when one is wanted (``stream``)."""
-    if not stream:
-        return "text"
+    """Where the structured stream comes from.  ``stream``: the terminal may carry it
+    (no ``--console tool``, no log format of the user's own).  json-log-path changes
+    nothing the user sees, so it is used whenever nix and the tool allow it."""
     if new_cli and nix_json_log_path(host.nix):
         if not _user_sets_json_log_path(env):
             return "json-log-path"
-        notes.append("NIX_CONFIG sets json-log-path already: nix is asked for "
-                     "--log-format internal-json instead")
-    return "log-format"
+        notes.append("NIX_CONFIG sets json-log-path already: nix's stream is read "
+                     "from the terminal instead" if stream else
+                     "NIX_CONFIG sets json-log-path already: the tool's text is parsed")
+    return "log-format" if stream else "text"
 
 
 class UsageError(Exception):

@@ -84,3 +84,26 @@ def test_the_users_nix_config_is_kept_and_their_own_json_log_path_wins():
     theirs = plan(Request("os", "build", flake="/f"), {"NIX_CONFIG": "json-log-path = /mine"},
                   which_of(), host=host(NIX_234, "nixos-rebuild"))
     assert theirs.capture == "log-format" and any("json-log-path" in n for n in theirs.notes)
+
+
+def test_json_log_path_keeps_the_stream_under_the_tools_own_view():
+    """--console tool or a log format of the user's own: the terminal shows what they
+    asked for, and json-log-path still brings nix's stream (it changes no view)."""
+    tool = plan(Request("os", "build", flake="/f", console="tool"), {}, which_of(),
+                host=host(NIX_234, "nixos-rebuild"))
+    assert (tool.capture, tool.tool_view, tool.events_from) == ("json-log-path", True,
+                                                                "internal-json")
+    theirs = plan(Request("os", "build", flake="/f", extra=("--log-format", "bar-with-logs")),
+                  {}, which_of(), host=host(NIX_234, "nixos-rebuild"))
+    assert theirs.capture == "json-log-path"
+    assert theirs.argv[-2:] == ["--log-format", "bar-with-logs"]
+    # Without json-log-path the tool's own view means its text is parsed, as before.
+    old = plan(Request("os", "build", flake="/f", console="tool"), {}, which_of(),
+               host=host(NIX_226, "nixos-rebuild"))
+    assert old.capture == "text"
+
+
+def test_nix_23_never_gets_a_log_format_under_any_tool():
+    for target, tool in (("os", "nixos-rebuild"), ("os", "nh"), ("home", "home-manager")):
+        inv = plan(Request(target, "build", flake="/f"), {}, which_of(), host=host(NIX_23, tool))
+        assert inv.capture == "text" and "--log-format" not in inv.argv, tool
