@@ -148,3 +148,73 @@ def home_manager_row(version: Version | None) -> HomeManagerRow:
         if version >= candidate.since:
             row = candidate
     return row
+
+
+# --- Nix itself -------------------------------------------------------------------------
+
+NixFlavour = Literal["nix", "lix", "determinate"]
+
+
+@dataclass(frozen=True)
+class NixInfo:
+    """The installed nix, from ``nix --version``."""
+
+    flavour: NixFlavour
+    version: Version
+    """The Nix (or Lix) version: ``2.34.8`` -> (2, 34, 8)."""
+    product: Version | None = None
+    """Determinate Nix's own version (``3.6.2``), which its features follow."""
+
+    @property
+    def text(self) -> str:
+        return version_text(self.version)
+
+
+_DETERMINATE = re.compile(r"Determinate Nix (\d+(?:\.\d+)+)")
+
+
+def parse_nix_version(text: str) -> NixInfo | None:
+    """``nix (Nix) 2.34.8`` / ``nix (Lix, like Nix) 2.91.1`` / ``nix (Determinate Nix
+    3.6.2) 2.29.0`` (src/nix/main.cc ``printVersion``; Lix's and Determinate's own
+    product names in the parentheses)."""
+    head = text.strip().split("\n", 1)[0]
+    inside = head[head.find("(") + 1:head.find(")")] if "(" in head and ")" in head else ""
+    rest = head[head.find(")") + 1:] if ")" in head else head
+    version = parse_version(rest) or parse_version(head)
+    if version is None:
+        return None
+    if "Lix" in inside:
+        return NixInfo("lix", version)
+    product = _DETERMINATE.search(inside)
+    if product:
+        return NixInfo("determinate", version, parse_version(product.group(1)))
+    return NixInfo("nix", version)
+
+
+NIX_LOG_FORMAT_SINCE: Version = (2, 4)
+"""``--log-format`` on the command line: Nix 2.4 (PR #3073, src/libmain/common-args.cc);
+2.3's JSON logger only speaks between a build hook and its client (``git grep
+internal-json 2.3 -- src`` is empty), so 2.3 gets no ``--log-format`` and is read as
+text.  Every Lix has it."""
+NIX_JSON_LOG_PATH_SINCE: Version = (2, 30)
+"""``json-log-path``: Nix 2.30 (PR #13251, src/libutil/include/nix/util/logging.hh
+``LoggerSettings``; rl-2.30).  Honoured only by the ``nix`` command
+(src/nix/main.cc applies it after the legacy-command dispatch), never by
+``nix-build`` / ``nix-instantiate``; Lix has no such setting."""
+DETERMINATE_JSON_LOG_PATH_SINCE: Version = (3, 1)
+"""Determinate Nix carries ``json-log-path`` in its tags from v3.1.0 (nix-src,
+``logging.hh``)."""
+
+
+def nix_log_format(nix: NixInfo | None) -> bool:
+    """Nix takes ``--log-format internal-json`` (unknown nix: assumed, as today)."""
+    return nix is None or nix.flavour != "nix" or nix.version >= NIX_LOG_FORMAT_SINCE
+
+
+def nix_json_log_path(nix: NixInfo | None) -> bool:
+    """Nix copies its stream to ``json-log-path`` (unknown nix: not assumed)."""
+    if nix is None or nix.flavour == "lix":
+        return False
+    if nix.flavour == "determinate":
+        return nix.product is not None and nix.product >= DETERMINATE_JSON_LOG_PATH_SINCE
+    return nix.version >= NIX_JSON_LOG_PATH_SINCE

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from orchestrator.compat import (
@@ -31,6 +31,8 @@ from orchestrator.compat import (
     NhRow,
     home_manager_row,
     nh_row,
+    nix_json_log_path,
+    nix_log_format,
     version_text,
 )
 from orchestrator.nom_relay import find_nom
@@ -59,12 +61,44 @@ NIX_STREAM = ("--log-format", "internal-json", "-v")
 # nix's -v only adds its level-4 messages, which no event needs: the stream alone.
 TOOL_STREAM = ("--log-format", "internal-json")
 
-Capture = Literal["argv", "text"]
-"""How the events are captured: ``argv``: nix is asked for ``--log-format internal-json``
-on the command line and the stream is read from the terminal; ``text``: the tool's text
-is parsed (no version of it passes the format on, or the user wants the tool's own
-view).  (Nix >= 2.30's ``json-log-path``, set through ``NIX_CONFIG``, is to be a third
-value: it changes ``child_env``, not ``argv``.)"""
+Capture = Literal["json-log-path", "log-format", "text"]
+"""How the events are captured: ``json-log-path``: Nix >= 2.30 (Determinate >= 3.1)
+copies its stream to a Unix socket the wrapper listens on, named by ``NIX_CONFIG``
+(``orchestrator/capture.py``), where the tool builds with the ``nix`` command (nh,
+flake nixos-rebuild, flake home-manager) and the tool's argv is left alone;
+``log-format``: nix is asked for ``--log-format internal-json`` on the command line
+(with ``-v`` under nh, where it reaches nix only) and the stream is read from the
+terminal; ``text``: the tool's text is parsed (no
+version of it passes the format on, Nix 2.3 has none, or the user wants the tool's own
+view)."""
+JSON_LOG_PATH_SETTING = "json-log-path"
+
+
+def merge_nix_config(user: str | None, socket: str) -> str:
+    """``NIX_CONFIG`` with ``json-log-path`` added after the user's own settings (one a
+    line, as nix reads it: src/libstore/globals.cc ``loadConfFile``)."""
+    head = (user or "").rstrip("\n")
+    return f"{head}\n{JSON_LOG_PATH_SETTING} = {socket}\n" if head else \
+        f"{JSON_LOG_PATH_SETTING} = {socket}\n"
+
+
+def _user_sets_json_log_path(env: Mapping[str, str]) -> bool:
+    return any(line.split("=", 1)[0].strip() == JSON_LOG_PATH_SETTING
+               for line in env.get("NIX_CONFIG", "").splitlines())
+
+
+def _capture(stream: bool, new_cli: bool, host: Host, env: Mapping[str, str],
+             notes: list[str]) -> Capture:
+    """Where the structured stream comes from.  ``stream``: the terminal may carry it
+    (no ``--console tool``, no log format of the user's own).  json-log-path changes
+    nothing the user sees, so it is used whenever nix and the tool allow it."""
+    if new_cli and nix_json_log_path(host.nix):
+        if not _user_sets_json_log_path(env):
+            return "json-log-path"
+        notes.append("NIX_CONFIG sets json-log-path already: nix's stream is read "
+                     "from the terminal instead" if stream else
+                     "NIX_CONFIG sets json-log-path already: the tool's text is parsed")
+    return "log-format" if stream else "text"
 
 
 class UsageError(Exception):
@@ -116,7 +150,7 @@ class Invocation:
     """The version the plan was made for (``4.3.1``, ``24.11``, ``bash``, ``ng``)."""
     compat_row: str | None = None
     """The row of docs/compat.md used (``nh 4.3.1-4.3.2``)."""
-    capture: Capture = "argv"
+    capture: Capture = "log-format"
     env_unset: tuple[str, ...] = ()
     """Variables removed from the tool's environment."""
     env_set: tuple[tuple[str, str], ...] = ()
@@ -124,15 +158,22 @@ class Invocation:
     """One line each, shown to the user: why another tool was used, an unknown version."""
     activation_exit_dropped: bool = False
     """This tool version exits 0 when activation fails (nh <= 4.1): the events decide."""
+    nix_version: str | None = None
+    """The installed nix the plan was made for (``2.34.8``), if known."""
+    nix_flavour: str | None = None
+    """``nix``, ``lix`` or ``determinate``, if known."""
 
     @property
     def events_from(self) -> str:
         """Where the events came from: ``internal-json`` or ``text``."""
-        return "internal-json" if self.capture == "argv" else "text"
+        return "text" if self.capture == "text" else "internal-json"
 
-    def child_env(self, env: Mapping[str, str]) -> dict[str, str]:
+    def child_env(self, env: Mapping[str, str], json_log_path: str | None = None) -> dict[str, str]:
+        """The tool's environment; ``json_log_path``: the socket nix streams to."""
         out = {k: v for k, v in env.items() if k not in self.env_unset}
         out.update(self.env_set)
+        if json_log_path is not None:
+            out["NIX_CONFIG"] = merge_nix_config(out.get("NIX_CONFIG"), json_log_path)
         return out
 
 
@@ -212,11 +253,18 @@ def plan(request: Request, env: Mapping[str, str],
         if reason is None and row is not None:
             if nh.version is None:
                 notes.append(f"nh's version is unknown: planned as nh {NH_ROWS[-1].label}")
-            return _plan_nh(request, nh, row, flake, env, host, which, interactive, notes)
+            return _with_nix(_plan_nh(request, nh, row, flake, env, host, which, interactive,
+                                      notes), host)
         notes.append(reason or "")
     if request.target == "os":
-        return _plan_rebuild(request, flake, host, notes)
-    return _plan_home_manager(request, flake, host, notes)
+        return _with_nix(_plan_rebuild(request, flake, env, host, notes), host)
+    return _with_nix(_plan_home_manager(request, flake, env, host, notes), host)
+
+
+def _with_nix(invocation: Invocation, host: Host) -> Invocation:
+    if host.nix is None:
+        return invocation
+    return replace(invocation, nix_version=host.nix.text, nix_flavour=host.nix.flavour)
 
 
 def _why_not_nh(request: Request, nh: Tool, row: NhRow | None, flake: str | None,
@@ -284,23 +332,29 @@ def _plan_nh(request: Request, nh: Tool, row: NhRow, flake: str | None, env: Map
     if activating and row.show_logs_flag:
         argv.append("--show-activation-logs")
     argv += request.tool_args
-    argv.append("--no-nom")
-    view = _view(request, find_nom(which), interactive, can_stream=True)
+    view = _view(request, find_nom(which), interactive, can_stream=nix_log_format(host.nix))
+    # nh builds with `nix build` (every version): json-log-path reaches it.
+    capture = _capture(view.stream, True, host, env, notes)
+    real_nom = view.real_nom
+    if capture == "json-log-path" and real_nom is not None:
+        real_nom = None  # nh runs the user's nom itself: their view, untouched
+    else:
+        argv.append("--no-nom")
     nix_args = (["--dry-run"] if dry else []) + (["--show-trace"] if request.show_trace else [])
-    if view.stream and _user_log_format(request.extra) is None:
+    if capture == "log-format" and _user_log_format(request.extra) is None:
         nix_args += NIX_STREAM
     nix_args += request.extra
     if nix_args:
         argv += ["--", *nix_args]
     return Invocation(
-        argv=argv, tool="nh", flake=flake, real_nom=view.real_nom, tool_view=view.tool_view,
+        argv=argv, tool="nh", flake=flake, real_nom=real_nom, tool_view=view.tool_view,
         tool_version=version_text(nh.version) if nh.version else None,
-        compat_row=f"nh {row.label}", capture="argv" if view.stream else "text",
+        compat_row=f"nh {row.label}", capture=capture,
         env_unset=tuple(dict.fromkeys(env_unset)), notes=tuple(notes),
         activation_exit_dropped=activating and row.activation_exit_dropped)
 
 
-def _plan_rebuild(request: Request, flake: str | None, host: Host,
+def _plan_rebuild(request: Request, flake: str | None, env: Mapping[str, str], host: Host,
                   notes: list[str]) -> Invocation:
     name = next((n for n in ("nixos-rebuild", "nixos-rebuild-ng") if n in host.tools),
                 "nixos-rebuild")
@@ -328,16 +382,18 @@ def _plan_rebuild(request: Request, flake: str | None, host: Host,
     argv += request.tool_args
     # The exact stream, unless the user wants the tool's own view (--console tool) or
     # asked nix for a format of their own (bar, raw…): then that is what they see.
-    view = _view(request, None, False, can_stream=True)
-    if view.stream and _user_log_format(request.extra) is None:
+    view = _view(request, None, False, can_stream=nix_log_format(host.nix))
+    # With a flake nixos-rebuild builds with `nix build`, without one with nix-build.
+    capture = _capture(view.stream, flake is not None, host, env, notes)
+    if capture == "log-format" and _user_log_format(request.extra) is None:
         argv += TOOL_STREAM
     argv += request.extra
     return Invocation(argv=argv, tool=name, flake=flake, tool_view=view.tool_view,
-                      tool_version=kind, compat_row=row.label,
-                      capture="argv" if view.stream else "text", notes=tuple(notes))
+                      tool_version=kind, compat_row=row.label, capture=capture,
+                      notes=tuple(notes))
 
 
-def _plan_home_manager(request: Request, flake: str | None, host: Host,
+def _plan_home_manager(request: Request, flake: str | None, env: Mapping[str, str], host: Host,
                        notes: list[str]) -> Invocation:
     tool = host.tools.get("home-manager")
     version = tool.version if tool is not None else None
@@ -362,10 +418,16 @@ def _plan_home_manager(request: Request, flake: str | None, host: Host,
     if request.show_trace:
         argv.append("--show-trace")
     argv += request.tool_args
-    view = _view(request, None, False, can_stream=row.log_format)
-    if view.stream and _user_log_format(request.extra) is None:
+    view = _view(request, None, False, can_stream=nix_log_format(host.nix))
+    # Home Manager builds a flake with `nix build` (json-log-path reaches it, on every
+    # version); otherwise nix-build, which takes --log-format only from 25.05 on.
+    capture = _capture(view.stream and (flake is not None or row.log_format), flake is not None,
+                       host, env, notes)
+    if capture == "log-format" and not row.log_format:
+        capture = "text"
+    if capture == "log-format" and _user_log_format(request.extra) is None:
         argv += TOOL_STREAM
     argv += request.extra
     return Invocation(argv=argv, tool="home-manager", flake=flake, tool_view=view.tool_view,
                       tool_version=shown, compat_row=f"Home Manager {row.label}",
-                      capture="argv" if view.stream else "text", notes=tuple(notes))
+                      capture=capture, notes=tuple(notes))

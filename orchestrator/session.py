@@ -22,11 +22,13 @@ from typing import Any, TextIO
 import anyio
 
 from orchestrator import buildfiles
+from orchestrator.capture import JsonLogCapture
 from orchestrator.invocation import Invocation, Request
 from orchestrator.nom_relay import NomRelay
 from orchestrator.pty import ChildExit, PtyChild, raw_input, terminal_size
 from parsers.clock import Clock, SystemClock
 from parsers.events import Activation, BuildFinished, BuildStarted, ErrorEvent, Event, UnitFailed
+from parsers.internal_json import PREFIX
 from parsers.stream import LogStream
 from records.files import describe, write_all
 from records.schema import LastBuild
@@ -85,6 +87,9 @@ class BuildSession:
         self._interrupts = 0
         self._user_interrupted = False
         self._sinks: SinkSet | None = None
+        self._capture: JsonLogCapture | None = None
+        self._tty_at_line_start = True   # the raw log's last terminal byte ended a line
+        self._structured_pending: list[bytes] = []
         self._activated = False          # an activation step was seen
         self._activation_failed = False  # ... and then a unit or the activation failed
 
@@ -135,13 +140,19 @@ class BuildSession:
             flake=inv.flake,
             log_path=str(self.files.log_path) if self.files else None,
             events_from=inv.events_from,
+            capture=inv.capture,
+            nix_version=inv.nix_version,
+            nix_flavour=inv.nix_flavour,  # type: ignore[arg-type]
         )))
         executable = buildfiles.resolve(inv.argv[0], self.env)
         if executable is None:
             self.report(f"{inv.argv[0]}: not found on PATH")
             exit = ChildExit(127, None)
         else:
-            exit = await self._run_child([executable, *inv.argv[1:]], inv.child_env(self.env))
+            if inv.capture == "json-log-path":
+                self._capture = JsonLogCapture(self._on_structured, self.report)
+            exit = await self._run_child([executable, *inv.argv[1:]], inv.child_env(
+                self.env, self._capture.path if self._capture else None))
         if self._relay is not None:
             self._relay.close()
         self.record.pre_generation = generation(pre_generation)
@@ -238,13 +249,41 @@ class BuildSession:
             return
         self._dispatch(events)
 
-    def _on_tty(self, data: bytes) -> None:
+    def _log_raw(self, data: bytes) -> None:
         if self.raw_log is not None:
             try:
                 self.raw_log.write(data)
             except OSError as exc:
                 self.raw_log = None
                 self.report(f"raw log switched off: {describe(exc)}; the build goes on")
+
+    def _on_structured(self, line: bytes) -> None:
+        """A line of nix's stream from the json-log-path socket.  The raw log keeps it
+        as ``@nix {…}`` between the terminal's lines, so a replay of the log sees what
+        this run saw."""
+        self._structured_pending.append(PREFIX + line + b"\n")
+        if self._tty_at_line_start:
+            self._flush_structured()
+        if self._parser_broken:
+            return
+        try:
+            events = self.stream.feed_structured(line)
+        except Exception as exc:  # a parser bug must never cost the build
+            self._parser_broken = True
+            self.report(f"parser stopped ({describe(exc)}); the raw log keeps everything")
+            return
+        self._dispatch(events)
+
+    def _flush_structured(self) -> None:
+        if self._structured_pending:
+            self._log_raw(b"".join(self._structured_pending))
+            self._structured_pending.clear()
+
+    def _on_tty(self, data: bytes) -> None:
+        self._log_raw(data)
+        self._tty_at_line_start = data.endswith(b"\n")
+        if self._tty_at_line_start:
+            self._flush_structured()
         if self._relay is not None:
             try:
                 self._relay.feed(data)
@@ -258,16 +297,27 @@ class BuildSession:
     # --- the child --------------------------------------------------------------------
 
     async def _run_child(self, argv: list[str], env: dict[str, str]) -> ChildExit:
+        capture = self._capture
+        if capture is not None:
+            try:
+                await capture.bind()
+            except OSError as exc:
+                # nix says "error (ignored)" and builds on; the text is still parsed.
+                self.report(f"json-log-path socket not opened: {describe(exc)}")
         size = terminal_size() or _size_from_env(self.env)
         try:
             child = PtyChild.spawn(argv, env, size=size)
         except OSError as exc:
+            if capture is not None:
+                await capture.close()
             self.report(f"cannot start {argv[0]}: {describe(exc)}")
             return ChildExit(126 if isinstance(exc, PermissionError) else 127, None)
         exited = anyio.Event()
         use_raw = self.interactive and os.isatty(self.stdin_fd)
         with raw_input(self.stdin_fd) if use_raw else contextlib.nullcontext(False):
             async with anyio.create_task_group() as group:
+                if capture is not None:
+                    group.start_soon(capture.serve)
                 group.start_soon(self._forward_signals, child)
                 if _forwardable(self.stdin_fd):
                     group.start_soon(self._forward_input, child, os.isatty(self.stdin_fd))
@@ -276,8 +326,15 @@ class BuildSession:
                 exit = await child.wait()
                 exited.set()
                 await output_done.wait()
+                if capture is not None:
+                    await capture.drain()
                 group.cancel_scope.cancel()
         child.close()
+        if capture is not None:
+            await capture.close()
+            if not self._tty_at_line_start and self._structured_pending:
+                self._log_raw(b"\n")
+            self._flush_structured()
         return exit
 
     async def _pump_output(self, child: PtyChild, exited: anyio.Event,

@@ -2,8 +2,8 @@
 
 The planner (``invocation.plan``) is pure; this module gathers the facts it plans from:
 the installed tools and their versions (``nh --version``, ``home-manager --version``,
-which nixos-rebuild), the effective user, and whether the default flakes exist.  It
-starts processes (the two ``--version`` queries, each with a short deadline), so it is
+``nix --version``, which nixos-rebuild), the effective user, and whether the default flakes exist.  It
+starts processes (the three ``--version`` queries, each with a short deadline), so it is
 one of the modules ``docs/architecture.md`` allows to.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from orchestrator.compat import Version, parse_version
+from orchestrator.compat import NixInfo, Version, parse_nix_version, parse_version
 from system.sysroot import SystemRoot
 
 VERSION_DEADLINE_S = 5.0
@@ -45,6 +45,8 @@ class Host:
     """``/etc/nixos`` when ``/etc/nixos/flake.nix`` exists."""
     home_flake: str | None = None
     """``~/.config/home-manager`` when its ``flake.nix`` exists."""
+    nix: NixInfo | None = None
+    """``nix --version`` (None: no nix on PATH, or it did not answer)."""
 
 
 def _run_version(path: str, env: Mapping[str, str]) -> str | None:
@@ -101,4 +103,8 @@ def probe(env: Mapping[str, str], which: Callable[[str], str | None],
     home_flake = None
     if config and Path(config, "home-manager", "flake.nix").exists():
         home_flake = str(Path(config, "home-manager"))
-    return Host(tools=tools, euid=os.geteuid(), system_flake=system_flake, home_flake=home_flake)
+    # The nix the tools will run (the first on PATH): which capture and flags it takes.
+    nix_path = which("nix")
+    nix_text = _run_version(nix_path, env) if nix_path else None
+    return Host(tools=tools, euid=os.geteuid(), system_flake=system_flake, home_flake=home_flake,
+                nix=parse_nix_version(nix_text) if nix_text else None)

@@ -33,7 +33,7 @@ RUNNING, STOPPED, FINISHED, FAILED, ABORTED = range(5)
 
 
 class Derivation:
-    __slots__ = ("machine", "name", "path", "phase", "started_ms", "state", "tail")
+    __slots__ = ("machine", "name", "path", "phase", "started_ms", "state", "status", "tail")
 
     def __init__(self, path: str, machine: str | None, now_ms: int) -> None:
         self.path = path
@@ -43,6 +43,7 @@ class Derivation:
         self.started_ms = now_ms
         self.state = RUNNING
         self.tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+        self.status: str | None = None  # nix's BuildResult status, when it sent one
 
 
 class Transfer:
@@ -141,10 +142,26 @@ class Tracker:
             machine=drv.machine,
             duration_ms=self.now_ms - drv.started_ms,
             log_tail=[strip_ansi(line) for line in drv.tail] or list(reported_tail or ()),
+            status=drv.status,
         )
         self.out.append(event)
         self._resolve_unambiguous()
         return event
+
+    def succeeded(self, path: str, status: str) -> None:
+        """Nix said the build succeeded (Determinate's BuildResult): evidence enough."""
+        drv = self.drvs.get(path)
+        if drv is None or drv.state not in (RUNNING, STOPPED):
+            return
+        drv.status = status
+        self._finish(drv)
+
+    def set_status(self, path: str, status: str) -> None:
+        """The status nix gave a derivation's result, carried by its closing event (a
+        derivation never started, a dependent, gets none: it was not built)."""
+        drv = self.drvs.get(path)
+        if drv is not None:
+            drv.status = status
 
     def log(self, path: str, text: str) -> None:
         drv = self.drvs.get(path)
@@ -180,6 +197,7 @@ class Tracker:
                 name=drv.name,
                 machine=drv.machine,
                 duration_ms=self.now_ms - drv.started_ms,
+                status=drv.status,
             )
         )
 

@@ -45,6 +45,15 @@ class BuildStarted(Event, tag="build.started", kw_only=True):
     events_from: str | None = None
     """Where the events come from: ``internal-json`` (nix's stream) or ``text`` (the
     tool's output parsed: Home Manager <= 24.11, ``--console tool``); null: not known."""
+    capture: Literal["json-log-path", "log-format", "text"] | None = None
+    """How nix's stream was captured: ``json-log-path`` (Nix >= 2.30 wrote it to the
+    wrapper's socket; the tool's argv untouched), ``log-format`` (``--log-format
+    internal-json`` on the command line, read from the terminal), ``text`` (none: the
+    tool's text parsed); null: not known (a saved log)."""
+    nix_version: str | None = None
+    """The installed nix's version (``2.34.8``; Lix's own, e.g. ``2.91.1``)."""
+    nix_flavour: Literal["nix", "lix", "determinate"] | None = None
+    """Which nix: NixOS/nix, Lix, or Determinate Nix; null: not known."""
 
 
 class BuildFinished(Event, tag="build.finished", kw_only=True):
@@ -97,6 +106,8 @@ class DerivationFinished(Event, tag="derivation.finished", kw_only=True):
     name: str
     machine: str | None = None
     duration_ms: int | None = None
+    status: str | None = None
+    """Nix's BuildResult status when it sent one (Determinate Nix: ``Built``)."""
 
 
 class DerivationFailed(Event, tag="derivation.failed", kw_only=True):
@@ -108,6 +119,9 @@ class DerivationFailed(Event, tag="derivation.failed", kw_only=True):
     machine: str | None = None
     duration_ms: int | None = None
     log_tail: list[str] = []
+    status: str | None = None
+    """Nix's BuildResult status when it sent one (Determinate Nix: ``PermanentFailure``,
+    ``TimedOut``, ``HashMismatch``…, ``parsers/payloads.py``)."""
 
 
 class DerivationAborted(Event, tag="derivation.aborted", kw_only=True):
@@ -238,6 +252,9 @@ class ActivityStarted(Event, tag="activity.started", kw_only=True):
     text: str = ""
     level: int = 0
     fields: list[Any] = []
+    parent: int | None = None
+    """The id of the activity nix started this one under (Nix >= 2.18, Lix), which may
+    be one without an event of its own (a build, the realisation); null: a root."""
 
 
 class ActivityStopped(Event, tag="activity.stopped", kw_only=True):

@@ -13,8 +13,8 @@ from typing import Any, Final, cast
 
 import msgspec
 
+from parsers import nixmsg, payloads
 from parsers.derivations import Derivation
-from parsers.errors.classify import classify
 from parsers.events import (
     ActivityStarted,
     ActivityStopped,
@@ -44,6 +44,7 @@ ACTIVITY_NAMES: Final = {
     110: "post-build-hook",
     111: "build-waiting",
     112: "fetch-tree",
+    113: "fetch-to-store",  # upstream master (after 2.35): "${./file}", src = ./.
 }
 LEVEL_NAMES: Final = ("error", "warn", "notice", "info", "talkative", "chatty", "debug", "vomit")
 
@@ -53,6 +54,7 @@ ACT_SUBSTITUTE, ACT_POST_BUILD_HOOK = 108, 110
 RES_FILE_LINKED, RES_BUILD_LOG_LINE, RES_UNTRUSTED_PATH, RES_CORRUPTED_PATH = 100, 101, 102, 103
 RES_SET_PHASE, RES_PROGRESS, RES_SET_EXPECTED, RES_POST_BUILD_LOG_LINE, RES_FETCH_STATUS = (
     104, 105, 106, 107, 108)
+RES_FETCH_TO_STORE = 109  # upstream master with fields; Determinate's 109 has a payload
 
 # Activities without a specific event are reported when nix would show them at -v.
 _GENERIC_MAX_LEVEL: Final = 4
@@ -66,6 +68,7 @@ class _Start(msgspec.Struct, tag="start", tag_field="action"):
     level: int = 0
     text: str = ""
     fields: list[Field] = []
+    parent: int = 0  # Nix >= 2.18 and Lix; 0: none
 
 
 class _Stop(msgspec.Struct, tag="stop", tag_field="action"):
@@ -76,6 +79,7 @@ class _Result(msgspec.Struct, tag="result", tag_field="action"):
     id: int
     type: int
     fields: list[Field] = []
+    payload: dict[str, Any] | None = None  # Determinate Nix: parsers/payloads.py
 
 
 class _Msg(msgspec.Struct, tag="msg", tag_field="action"):
@@ -84,6 +88,7 @@ class _Msg(msgspec.Struct, tag="msg", tag_field="action"):
     file: str | None = None
     line: int | None = None
     column: int | None = None
+    raw_msg: str | None = None  # Nix >= 2.4: the message without "error:" and layout
 
 
 _NixMessage = _Start | _Stop | _Result | _Msg
@@ -214,7 +219,7 @@ class InternalJsonParser:
             if reported:
                 self.out.append(ActivityStarted(
                     id=m.id, activity=_activity_name(kind), text=m.text, level=m.level,
-                    fields=list(fields),
+                    fields=list(fields), parent=m.parent or None,
                 ))
         act = self._activities[m.id] = _Activity(m.id, kind, path, m.level, reported)
         act.drv = drv
@@ -298,6 +303,12 @@ class InternalJsonParser:
             self.out.append(Message(level="error", text=f"path '{text}' is corrupted or missing"))
         elif kind == RES_FILE_LINKED and len(fields) == 2:
             pass  # optimise-store bookkeeping (bytes, blocks): nothing a reader acts on
+        elif m.payload is not None:
+            # By shape, not number: Determinate's 109/110 carry an object.
+            if not payloads.result(self.state, kind, m.payload, act.path if act else None):
+                self._unknown(payload)
+        elif kind == RES_FETCH_TO_STORE and len(fields) == 1 and isinstance(fields[0], str):
+            pass  # upstream master: a source copied to the store during evaluation
         elif act is not None or kind not in (RES_BUILD_LOG_LINE, RES_SET_PHASE):
             self._unknown(payload)
 
@@ -307,7 +318,7 @@ class InternalJsonParser:
         text = m.msg
         if m.level <= 0 and strip_ansi(text).lstrip().startswith("error"):
             self.plan.flush()
-            self.state.error(classify(text, file=m.file, line=m.line, column=m.column))
+            self.state.error(nixmsg.error_finding(text, m.raw_msg, m.file, m.line, m.column))
             return
         if self.plan.feed(strip_ansi(text) if "\x1b" in text else text):
             return

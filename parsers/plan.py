@@ -27,10 +27,13 @@ def _size(number: str | None, unit: str | None) -> int | None:
 
 
 class PlanCollector:
-    __slots__ = ("_current", "_items", "out")
+    __slots__ = ("_current", "_items", "dry_run", "out")
 
     def __init__(self, out: list[Event]) -> None:
         self.out = out
+        # A dry run (``dry-build``): nix 2.8 to 2.34 say "will be built" there too, so
+        # the wording alone cannot tell (only Nix <= 2.3 says "would be").
+        self.dry_run = False
         self._current: Plan | None = None
         self._items: list[str] = []
 
@@ -67,7 +70,7 @@ class PlanCollector:
             downloads=[] if is_build else self._items,
             download_bytes=None if is_build else _size(header.group(5), header.group(6)),
             unpacked_bytes=None if is_build else _size(header.group(7), header.group(8)),
-            dry_run=header.group(3) == "would",
+            dry_run=self.dry_run or header.group(3) == "would",
         )
         return True
 

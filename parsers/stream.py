@@ -34,6 +34,7 @@ class LogStream:
 
     def begin(self, started: BuildStarted) -> list[Event]:
         self._started_ms = self.clock.monotonic_ms()
+        self.state.plan.dry_run = started.action == "dry-build"
         self.state.out.insert(0, started)
         return self._stamp()
 
@@ -90,6 +91,13 @@ class LogStream:
         self.state.tracker.now_ms = self.clock.monotonic_ms()
         self._lines(self._splitter.feed(data))
         self._prompted = b""
+        return self._stamp()
+
+    def feed_structured(self, line: bytes) -> list[Event]:
+        """One line of nix's structured stream that came another way than the
+        terminal (``json-log-path``: JSON without the ``@nix `` prefix)."""
+        self.state.tracker.now_ms = self.clock.monotonic_ms()
+        self.json.line(line)
         return self._stamp()
 
     def idle(self) -> list[Event]:

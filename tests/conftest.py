@@ -168,3 +168,84 @@ def run_wrapper(tmp_path: Path, args: Sequence[str], *, env: dict[str, str] | No
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     return wrapper_env(tmp_path)
+
+
+# --- real Nix of every era ----------------------------------------------------------------
+# The host's Nix (Debian bookworm: 2.8) and Debian trixie's (2.26) and sid's (2.34), in
+# chroots that fixtures/nixenv.py builds once under /var/cache (minutes; .ci/run does it
+# before the tests).  A test that takes ``nix_era`` runs once per era.
+
+def _load_nixenv() -> types.ModuleType:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("nixenv", FIXTURES / "nixenv.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+nixenv = _load_nixenv()
+# era -> the Debian suite of its chroot (None: the host's nix).
+NIX_ERAS: dict[str, str | None] = {"2.8": None, **{v: s for s, v in nixenv.SUITES.items()}}
+
+
+@dataclass
+class NixEra:
+    """One real Nix: ``bin_dir`` holds nix, nix-build... that run it (None: the host's,
+    already on PATH)."""
+
+    version: str
+    suite: str | None
+    bin_dir: Path | None
+
+    def path(self, path: str) -> str:
+        """``path`` (a PATH value) with this era's nix first after the fakes."""
+        if self.bin_dir is None:
+            return path
+        head, sep, rest = path.partition(os.pathsep)
+        if head == str(FAKE_BIN):
+            return f"{head}{os.pathsep}{self.bin_dir}{sep}{rest}"
+        return f"{self.bin_dir}{os.pathsep}{path}"
+
+    def env(self, env: dict[str, str]) -> dict[str, str]:
+        return {**env, "PATH": self.path(env.get("PATH", ""))}
+
+    def argv(self, command: list[str]) -> list[str]:
+        """``command`` run with this era's nix."""
+        return command if self.suite is None else nixenv.run_argv(self.suite, command)
+
+
+CHROOT_HINT = ("needs fixtures/nixenv.py's chroots (apt-get install mmdebstrap; "
+               "python3 fixtures/nixenv.py prepare: .ci/run does it)")
+
+
+def _nix_era(version: str, factory: pytest.TempPathFactory) -> NixEra:
+    suite = NIX_ERAS[version]
+    if suite is None:
+        if shutil.which("nix-build") is None:
+            if in_ci():
+                pytest.fail(NIX_HINT, pytrace=False)
+            pytest.skip(NIX_HINT)
+        return NixEra(version, None, None)
+    if not nixenv.is_ready(suite):
+        if shutil.which("mmdebstrap") is None or os.geteuid() != 0:
+            if in_ci():
+                pytest.fail(CHROOT_HINT, pytrace=False)
+            pytest.skip(CHROOT_HINT)
+        nixenv.prepare(suite, quiet=True)  # once, minutes; other workers wait on its lock
+    # Once cold (its libraries not yet read from disk), the chroot's first nix can take
+    # longer than the wrapper's 5 s deadline for `nix --version`: warm it.
+    nixenv.run_capture(suite, ["nix", "--version"])
+    return NixEra(version, suite, nixenv.write_shims(suite, factory.mktemp(f"nix-{version}")))
+
+
+@pytest.fixture(scope="session", params=list(NIX_ERAS))
+def nix_era(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> NixEra:
+    return _nix_era(request.param, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def nix_234(tmp_path_factory: pytest.TempPathFactory) -> NixEra:
+    """The newest real Nix here (json-log-path, ``Cannot build`` wording)."""
+    return _nix_era("2.34", tmp_path_factory)
