@@ -159,6 +159,10 @@ class Progress(Event, tag="progress", kw_only=True):
     (``copy-path`` with ``path``, ``file-transfer`` with the URL in ``path``; counts are
     bytes).  Emitted when the numbers change; a single transfer reports at most once per
     percent, and always when it completes.
+
+    ``etaMs`` (scope ``builds``, written by the wrapper): the time the builds running
+    and waiting are expected to take still, from the times they took before; null when
+    none of them was built before.
     """
 
     scope: str
@@ -168,6 +172,7 @@ class Progress(Event, tag="progress", kw_only=True):
     failed: int = 0
     path: str | None = None
     activity_id: int | None = None
+    eta_ms: int | None = None
 
 
 class Expected(Event, tag="expected", kw_only=True):

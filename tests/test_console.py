@@ -57,7 +57,8 @@ def test_block_shows_running_build_phase_and_tail_then_summary():
     console.handle(events[cut + 3:])
     console.close()
     screen = rendered(out)
-    assert "┗━" not in screen and "⏵" not in screen   # the block is gone at the end
+    assert "⏵" not in screen                          # nothing shown running at the end
+    assert "┗━ ✔ 5 │ ⏱" in screen                      # the final state stays on screen
     assert "✔ build succeeded" in screen
     assert "built: zlib-1.3.1, openssl-3.0.14, curl-8.9.1, etc, nixos-system-demo" in screen
 
@@ -112,7 +113,9 @@ def test_live_view_in_a_real_terminal_mid_build_and_at_the_end(tmp_path: Path):
     assert term.finish(60) == 0
     final = term.display()
     assert "✔ build succeeded" in final and "5 built" in final
-    assert "┗━" not in final                   # no block left behind
+    # The live block is gone; the final state stays, once, above the summary.
+    assert "⏵" not in final and final.count("┗━") == 1
+    assert "┏━ NixOS: activated\n┗━ ✔ 5 │ ⏱" in final
     assert "demo: everything the wrapper wrote is in" in final
 
 
