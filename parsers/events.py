@@ -47,11 +47,22 @@ class BuildStarted(Event, tag="build.started", kw_only=True):
     tool's output parsed: Home Manager <= 24.11, ``--console tool``); null: not known."""
 
 
+class SubstituterUse(msgspec.Struct, kw_only=True, rename="camel"):
+    """What one binary cache sent during a build (``build.finished``'s
+    ``substituters``): store paths and their bytes as nix counted them."""
+
+    url: str
+    paths: int = 0
+    bytes: int = 0
+
+
 class BuildFinished(Event, tag="build.finished", kw_only=True):
     """Always the last event of a stream, also after Ctrl-C or a crashed child.
 
     ``exitCode`` is the wrapped tool's exit code (128+N for a death by signal N), or
-    null when a saved log is parsed and the code is unknown.
+    null when a saved log is parsed and the code is unknown.  ``downloaded`` paths were
+    substituted (``downloadedBytes`` in all, per binary cache in ``substituters``);
+    ``built`` derivations were built, here or on remote builders.
     """
 
     exit_code: int | None
@@ -65,6 +76,8 @@ class BuildFinished(Event, tag="build.finished", kw_only=True):
     errors: int = 0
     signal: int | None = None
     interrupted: bool = False
+    downloaded_bytes: int = 0
+    substituters: list[SubstituterUse] = []
 
 
 class Plan(Event, tag="plan", kw_only=True):

@@ -23,6 +23,7 @@ _EVENT_ENVELOPE = ("type", "v", "seq", "ts")
 # in the build's log anyway.
 HEAVY_ERROR_KEYS = ("logTail", "detail", "trace")
 HISTORY_MAX_ERRORS = 5
+SLOWEST = 5
 
 
 class _Record(msgspec.Struct, kw_only=True, rename="camel"):
@@ -105,6 +106,59 @@ class DerivationCounts(_Record):
     uploaded: int = 0
 
 
+class SlowBuild(_Record):
+    """An entry of ``slowest``: one of the builds that took longest."""
+
+    name: str
+    duration_ms: int
+    machine: str | None = None  # null: built here
+
+
+class SubstituterUse(_Record):
+    """An entry of ``cache.substituters``: what one binary cache gave."""
+
+    url: str
+    paths: int = 0
+    bytes: int = 0
+
+
+class CacheSummary(_Record):
+    """``cache``: derivations built here or on builders vs store paths substituted, and
+    the bytes each substituter sent (nix's own counts for each copied path)."""
+
+    built: int = 0
+    substituted: int = 0
+    downloaded_bytes: int = 0
+    substituters: list[SubstituterUse] = []
+
+
+class PackageVersions(_Record):
+    name: str
+    versions: list[str] = []
+
+
+class PackageChange(_Record):
+    name: str
+    before: list[str] = []
+    after: list[str] = []
+
+
+class ClosureChange(_Record):
+    """``closureDiff``: what the new generation changed (``system/closure.py``; the
+    same object as ``nixos-build-status generations --diff --json``)."""
+
+    before: str
+    after: str
+    added: list[PackageVersions] = []
+    removed: list[PackageVersions] = []
+    changed: list[PackageChange] = []
+    paths_before: int = 0
+    paths_after: int = 0
+    size_before: int = 0
+    size_after: int = 0
+    size_delta: int = 0
+
+
 class LastBuild(_Record):
     """``last-build.json``: the record of one build."""
 
@@ -138,6 +192,12 @@ class LastBuild(_Record):
     log_dir: str | None = None
     events_from: str | None = None  # how the events were read: nix's stream or text
     tool_version: str | None = None
+    slowest: list[SlowBuild] = []  # the longest builds, longest first (at most SLOWEST)
+    critical_path_ms: int | None = None  # the longest chain of builds waiting on each other
+    critical_path: list[str] = []  # that chain's derivation names, the top first
+    machines: dict[str, int] = {}  # builds per machine ("local": this one)
+    cache: CacheSummary | None = None
+    closure_diff: ClosureChange | None = None
 
 
 class HistoryEntry(LastBuild):
