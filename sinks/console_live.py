@@ -240,7 +240,7 @@ class LiveConsole:
             line = Text("⏵ ", style="yellow")
             line.append(build.name, style="bold yellow")
             if build.machine:
-                line.append(f" on {build.machine}", style="magenta")
+                line.append(f" on {build.machine.split('?')[0]}", style="magenta")
             if build.phase:
                 line.append(f"  {build.phase}", style="cyan")
             line.append(_text(timer_segments(now - build.started_ms, self.eta.expected(build.name))))

@@ -151,8 +151,8 @@ def node_segments(path: str, status: Status, state: ConsoleState, eta: Eta,
     segments: Line = [_MARK[status], (name, _NAME_STYLE[status])]
     if build is None:
         return segments
-    if build.machine:
-        segments.append((f" on {build.machine}", "magenta"))
+    if build.machine:  # the host, without the store's options (?remote-store=…)
+        segments.append((f" on {build.machine.split('?')[0]}", "magenta"))
     if build.phase:
         segments.append((f"  {build.phase}", "cyan"))
     segments.extend(timer_segments(now - build.started_ms, eta.expected(name)))
