@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -48,8 +47,8 @@ def builder(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         f"PidFile {ssh / 'sshd.pid'}\n"
         'SetEnv PATH=/usr/bin:/bin "NIX_CONFIG=extra-sandbox-paths = /bin /usr /lib /lib64"\n')
     Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
-    sshd = subprocess.Popen([SSHD, "-D", "-e", "-f", str(ssh / "sshd_config")],
-                            stderr=open(ssh / "sshd.log", "wb"))  # noqa: SIM115
+    log = (ssh / "sshd.log").open("wb")
+    sshd = subprocess.Popen([SSHD, "-D", "-e", "-f", str(ssh / "sshd_config")], stderr=log)
     try:
         for _ in range(100):  # until it listens (no timing assertion: a bounded wait)
             with socket.socket() as s:
@@ -65,6 +64,7 @@ def builder(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     finally:
         sshd.terminate()
         sshd.wait(10)
+        log.close()
 
 
 def test_builds_on_a_real_remote_builder_are_attributed_to_it(
