@@ -40,7 +40,7 @@ def record_lines(session: BuildSession) -> list[str]:
     if record.critical_path and len(record.critical_path[1]) > 1:
         length, chain = record.critical_path
         lines.append(f"  critical path: {format_duration(length)} "
-                     f"({' ← '.join(chain[:4])}{' …' if len(chain) > 4 else ''})")
+                     f"({' → '.join(chain[:4])}{' …' if len(chain) > 4 else ''})")
     remote = {m: n for m, n in record.machines.items() if m != "local"}
     if remote:
         lines.append("  builders: " + ", ".join(
@@ -69,7 +69,7 @@ def make_console(session: BuildSession) -> Sink | None:
         from sinks.console_live import LiveConsole
 
         return LiveConsole(session.stderr.fileno(), clock=session.clock, footer=footer,
-                           build_times=session.build_times)
+                           build_times=session.build_times, graph=session.drv_graph)
 
     from sinks.console_plain import PlainConsole
 

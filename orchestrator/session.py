@@ -93,6 +93,10 @@ class BuildSession:
         self.build_times = BuildTimes()   # earlier builds' times (the log directory's)
         self._eta: Eta | None = Eta(self.build_times)
         self.closure: Any = None          # system.closure.ClosureDiff of the new generation
+        from sinks.drv_graph import DrvGraph, drv_reader
+
+        # Which derivation needs which, for the view's tree and the critical path.
+        self.drv_graph = DrvGraph(read=drv_reader(self.env.get("NIXOS_BUILD_DRV_DIR")))
 
     # --- reporting --------------------------------------------------------------------
 
@@ -175,14 +179,14 @@ class BuildSession:
         """What needs the whole build: its critical path, the closure it changed, and
         this build's times kept for the next ETA.  None of it may cost the build."""
         from orchestrator.generation_diff import new_closure_diff
-        from sinks.drv_graph import DrvGraph, critical_path
+        from sinks.drv_graph import critical_path
 
         record = self.record
 
         def critical() -> None:
             built = {d.drv_path: d.duration_ms or 0 for d in record.built}
             if built:
-                graph = DrvGraph()
+                graph = self.drv_graph
                 names = {d.drv_path: d.name for d in record.built}
                 length, chain = critical_path(graph.needs(built), built)
                 record.critical_path = (length, [names[p] for p in chain])

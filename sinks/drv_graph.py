@@ -2,12 +2,15 @@
 (as nom reads them): for the tree view and the record's critical path.
 
 Each file is read once, when first asked about, at most ``MAX_DRV_BYTES`` of it; a
-derivation that cannot be read (a saved log replayed on another machine, a
-garbage-collected path) has no known dependencies and stands alone.
+derivation that cannot be read (a garbage-collected path) has no known dependencies
+and stands alone.  A log replayed away from its store (the demo, another machine's
+build) can bring its ``.drv`` files in a directory (``NIXOS_BUILD_DRV_DIR``, each file
+under its store name), read when the store has no such file.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Mapping
 
 from parsers.drvfile import input_derivations
@@ -16,13 +19,33 @@ MAX_DRV_BYTES = 4 << 20  # nixpkgs' largest .drv files are a few hundred KiB
 
 
 def read_drv(path: str) -> str | None:
-    if not path.startswith("/nix/store/") or not path.endswith(".drv"):
+    if not path.startswith("/nix/store/") or not path.endswith(".drv") or "/" in path[11:]:
         return None
+    return _read(path)
+
+
+def _read(path: str) -> str | None:
     try:
         with open(path, "rb") as f:
             return f.read(MAX_DRV_BYTES).decode("utf-8", "replace")
     except OSError:
         return None
+
+
+def drv_reader(directory: str | None) -> Callable[[str], str | None]:
+    """:func:`read_drv`, then ``directory``'s file of the same name."""
+    if not directory:
+        return read_drv
+
+    def read(path: str) -> str | None:
+        text = read_drv(path)
+        if text is None and path.endswith(".drv") and "/" in path:
+            name = path.rsplit("/", 1)[1]
+            if name and not name.startswith("."):
+                text = _read(os.path.join(directory, name))
+        return text
+
+    return read
 
 
 class DrvGraph:
