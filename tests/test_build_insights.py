@@ -87,6 +87,25 @@ def test_a_switch_to_a_real_new_system_records_its_closure_diff(
     assert "added:   ripgrep 14.1.0" in run.stderr
 
 
+@pytest.mark.realnix
+def test_a_home_manager_switch_records_its_closure_diff(
+        tmp_path: Path, two_systems: tuple[str, str]) -> None:  # noqa: F811
+    before, after = two_systems
+    root = tmp_path / "root"
+    profiles = root / str(tmp_path / "home/.local/state/nix/profiles").lstrip("/")
+    profiles.mkdir(parents=True)
+    (profiles / "home-manager-1-link").symlink_to(before)
+    (profiles / "home-manager").symlink_to("home-manager-1-link")
+    (root / "nix/var/nix/db").mkdir(parents=True)
+    (root / "nix/var/nix/db/db.sqlite").symlink_to("/nix/var/nix/db/db.sqlite")
+    run = run_wrapper(tmp_path, ["home", "switch", "--no-nh"], FAKE_ROOT=str(root),
+                      FAKE_TOPLEVEL=after)
+    assert run.returncode == 0, run.stderr
+    diff = run.last_build()["closureDiff"]
+    assert (diff["before"], diff["after"]) == (before, after)
+    assert diff["added"] == [{"name": "ripgrep", "versions": ["14.1.0"]}]
+
+
 def test_no_new_generation_no_closure_diff(tmp_path: Path) -> None:
     run = run_wrapper(tmp_path, ["os", "test", "--no-nh"], FAKE_ROOT=str(tmp_path / "root"))
     assert run.returncode == 0, run.stderr
