@@ -64,6 +64,7 @@ class TreeModel:
         self.status: dict[str, Status] = {}
         self._needs: dict[str, list[str]] | None = None   # recomputed when nodes change
         self._roots: list[str] = []
+        self._has_tree = False
         self.version = 0   # changes with any derivation's state: the tree is redrawn then
         self._rows: tuple[tuple[int, int], list[Row]] | None = None
 
@@ -89,11 +90,13 @@ class TreeModel:
         if self._needs is None:
             self._needs = self.graph.needs(self.status)
             self._roots = roots_of(self.status, self._needs)
+            self._has_tree = any(self._needs.values())
         return self._needs
 
     def has_tree(self) -> bool:
         """Some derivation of the build needs another: a tree says more than a list."""
-        return any(self.needs().values())
+        self.needs()
+        return self._has_tree
 
     def roots(self) -> list[str]:
         self.needs()

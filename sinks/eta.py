@@ -28,24 +28,38 @@ class Eta:
     def __init__(self, times: BuildTimes | None = None) -> None:
         self.times = times or BuildTimes()
         self.running: dict[str, tuple[str, int]] = {}   # drv path -> (name, started ms)
-        self.waiting: dict[str, str] = {}               # drv path -> name
+        self.waiting: dict[str, int | None] = {}        # drv path -> its expected ms
         self.jobs = 1                                    # the most builds seen at once
+        # The waiting builds' expected times, summed as they come and go (a frame asks
+        # for the time left; thousands of waiting builds are not summed each time).
+        self._queued_ms = 0
+        self._queued_known = 0
 
     def update(self, events: Sequence[Event], now_ms: int) -> None:
         for event in events:
             if isinstance(event, Plan):
                 for path in event.builds:
-                    if path not in self.running:
-                        self.waiting[path] = drv_name(path)
+                    if path not in self.running and path not in self.waiting:
+                        expected = self.waiting[path] = self.expected(drv_name(path))
+                        if expected is not None:
+                            self._queued_ms += expected
+                            self._queued_known += 1
             elif isinstance(event, DerivationStarted):
-                self.waiting.pop(event.drv_path, None)
+                self._unqueue(event.drv_path)
                 self.running[event.drv_path] = (event.name, now_ms)
                 self.jobs = max(self.jobs, len(self.running))
             elif isinstance(event, _ENDED):
                 self.running.pop(event.drv_path, None)
-                self.waiting.pop(event.drv_path, None)
+                self._unqueue(event.drv_path)
             elif isinstance(event, Progress) and event.scope == "builds":
                 self.jobs = max(self.jobs, event.running)
+
+    def _unqueue(self, path: str) -> None:
+        if path in self.waiting:
+            expected = self.waiting.pop(path)
+            if expected is not None:
+                self._queued_ms -= expected
+                self._queued_known -= 1
 
     def expected(self, name: str) -> int | None:
         """Milliseconds ``name`` took on average before; None: never built here."""
@@ -57,7 +71,10 @@ class Eta:
         if not self.running and not self.waiting:
             return None
         running = {name: now_ms - started for name, started in self.running.values()}
-        return remaining_ms(self.times, running, self.waiting.values(), self.jobs)
+        left = remaining_ms(self.times, running, (), self.jobs)
+        if left is None and not self._queued_known:
+            return None
+        return (left or 0) + self._queued_ms // max(1, self.jobs)
 
     def annotate(self, events: Sequence[Event], now_ms: int) -> None:
         """Follow ``events`` and put the time left into their ``progress`` of all builds."""
