@@ -150,6 +150,8 @@ class BuildSession:
             flake=inv.flake,
             log_path=str(self.files.log_path) if self.files else None,
             events_from=inv.events_from,
+            build_host=self.request.build_host,
+            target_host=self.request.target_host,
         )))
         executable = buildfiles.resolve(inv.argv[0], self.env)
         if executable is None:

@@ -45,6 +45,10 @@ class BuildStarted(Event, tag="build.started", kw_only=True):
     events_from: str | None = None
     """Where the events come from: ``internal-json`` (nix's stream) or ``text`` (the
     tool's output parsed: Home Manager <= 24.11, ``--console tool``); null: not known."""
+    build_host: str | None = None
+    """``--build-host``: where the system is built (null: here, or nix's builders)."""
+    target_host: str | None = None
+    """``--target-host``: where it is copied and activated (null: here)."""
 
 
 class SubstituterUse(msgspec.Struct, kw_only=True, rename="camel"):

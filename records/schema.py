@@ -198,6 +198,8 @@ class LastBuild(_Record):
     machines: dict[str, int] = {}  # builds per machine ("local": this one)
     cache: CacheSummary | None = None
     closure_diff: ClosureChange | None = None
+    build_host: str | None = None  # --build-host (null: here)
+    target_host: str | None = None  # --target-host: where activation ran (null: here)
 
 
 class HistoryEntry(LastBuild):

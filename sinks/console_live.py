@@ -280,7 +280,8 @@ class LiveConsole:
                 else ("built" if ok else "build failed")
             return Text(f"{what}: {done}", style="bold")
         if s.activation is not None:
-            return Text("activating: ", style="bold") + Text(s.activation.text)
+            where = f" on {s.started.target_host}" if s.started and s.started.target_host else ""
+            return Text(f"activating{where}: ", style="bold") + Text(s.activation.text)
         if s.running or s.built or s.failed:
             return Text(f"building {what}", style="bold")
         if s.evaluating:

@@ -166,4 +166,6 @@ class BuildRecord:
             machines=dict(self.machines),
             cache=self._cache(finished),
             closure_diff=self.closure_diff,
+            build_host=started.build_host if started else None,
+            target_host=started.target_host if started else None,
         )

@@ -155,3 +155,29 @@ def test_a_real_binary_cache_substitutes_and_is_counted(tmp_path: Path) -> None:
     assert cache_summary == {"built": 3, "substituted": 2, "downloadedBytes": sum(sizes.values()),
                              "substituters": finished["substituters"]}
     assert "substituted: 2 paths, " in run.stderr and f"from file://{cache} 2 (" in run.stderr
+
+
+def test_build_and_target_hosts_are_recorded_and_activation_is_the_targets(tmp_path: Path) -> None:
+    run = run_wrapper(tmp_path, ["os", "switch", "--no-nh", "--build-host", "root@builder",
+                                 "--target-host", "root@web1", "--events", "ndjson"])
+    assert run.returncode == 0, run.stderr
+    started = run.ndjson()[0]
+    assert (started["buildHost"], started["targetHost"]) == ("root@builder", "root@web1")
+    record = run.last_build()
+    assert (record["buildHost"], record["targetHost"]) == ("root@builder", "root@web1")
+
+
+def test_the_activation_headline_names_the_target_host() -> None:
+    import tempfile
+
+    from parsers.clock import ManualClock
+    from parsers.events import Activation, BuildStarted
+    from sinks.console_live import LiveConsole
+    from tests.test_console import rendered
+
+    out = tempfile.TemporaryFile()  # noqa: SIM115
+    live = LiveConsole(out.fileno(), clock=ManualClock(), size=lambda: (100, 30),
+                       color_system="standard")
+    live.handle([BuildStarted(build_id="t", target="os", target_host="root@web1"),
+                 Activation(step="etc", text="setting up /etc...")])
+    assert "┏━ activating on root@web1: setting up /etc..." in rendered(out)
