@@ -23,6 +23,9 @@ _EVENT_ENVELOPE = ("type", "v", "seq", "ts")
 # in the build's log anyway.
 HEAVY_ERROR_KEYS = ("logTail", "detail", "trace")
 HISTORY_MAX_ERRORS = 5
+# A channel bump changes hundreds of packages: the history keeps the first of each list
+# (and the sizes); last-build.json keeps them all.
+HISTORY_MAX_PACKAGES = 20
 SLOWEST = 5
 
 
@@ -231,6 +234,12 @@ def history_entry(record: LastBuild, max_errors: int = HISTORY_MAX_ERRORS) -> Hi
     """The record as kept in the history."""
     fields = {f: getattr(record, f) for f in LastBuild.__struct_fields__}
     fields["error_details"] = [slim(d) for d in record.error_details[:max_errors]]
+    change = record.closure_diff
+    if change is not None:
+        fields["closure_diff"] = msgspec.structs.replace(
+            change, added=change.added[:HISTORY_MAX_PACKAGES],
+            removed=change.removed[:HISTORY_MAX_PACKAGES],
+            changed=change.changed[:HISTORY_MAX_PACKAGES])
     return HistoryEntry(**fields)
 
 

@@ -181,3 +181,14 @@ def test_the_activation_headline_names_the_target_host() -> None:
     live.handle([BuildStarted(build_id="t", target="os", target_host="root@web1"),
                  Activation(step="etc", text="setting up /etc...")])
     assert "┏━ activating on root@web1: setting up /etc..." in rendered(out)
+
+
+def test_the_history_keeps_a_large_closure_diff_short() -> None:
+    from records.schema import ClosureChange, LastBuild, PackageChange, history_entry
+
+    change = ClosureChange(before="/nix/store/a", after="/nix/store/b", size_delta=5,
+                           changed=[PackageChange(name=f"p{i}", before=["1"], after=["2"])
+                                    for i in range(500)])
+    entry = history_entry(LastBuild(closure_diff=change))
+    assert entry.closure_diff is not None and len(entry.closure_diff.changed) == 20
+    assert entry.closure_diff.size_delta == 5 and len(change.changed) == 500
