@@ -25,13 +25,42 @@ def live_capable(session: BuildSession) -> bool:
             and env.get("TERM", "") not in ("", "dumb") and encoding == "utf8")
 
 
+def record_lines(session: BuildSession) -> list[str]:
+    """What the summary says from the whole build's record: the slowest builds, the
+    critical path, the builders, and what the new generation changed."""
+    from sinks.summary_text import format_duration
+
+    record = session.record
+    lines = []
+    timed = sorted((d for d in record.built if d.duration_ms is not None),
+                   key=lambda d: d.duration_ms or 0, reverse=True)[:3]
+    if timed:
+        lines.append("  slowest: " + ", ".join(
+            f"{d.name} {format_duration(d.duration_ms)}" for d in timed))
+    if record.critical_path and len(record.critical_path[1]) > 1:
+        length, chain = record.critical_path
+        lines.append(f"  critical path: {format_duration(length)} "
+                     f"({' → '.join(chain[:4])}{' …' if len(chain) > 4 else ''})")
+    remote = {m: n for m, n in record.machines.items() if m != "local"}
+    if remote:
+        lines.append("  builders: " + ", ".join(
+            f"{m}: {n}" for m, n in sorted(record.machines.items())))
+    if session.closure is not None:
+        from system.closure import describe
+
+        lines.append("  new generation:")
+        lines.extend("  " + line for line in describe(session.closure))
+    return lines
+
+
 def make_console(session: BuildSession) -> Sink | None:
     files = session.files
 
     def footer() -> list[str]:
+        lines = record_lines(session)
         if files is None:
-            return ["  no log written (see the message above)"]
-        return [f"  log:  {files.directory / 'last-build.log'}",
+            return [*lines, "  no log written (see the message above)"]
+        return [*lines, f"  log:  {files.directory / 'last-build.log'}",
                 f"  json: {files.last_build_json}"]
 
     mode = session.request.console
@@ -39,7 +68,8 @@ def make_console(session: BuildSession) -> Sink | None:
     if not tool_view and mode in ("auto", "ours") and live_capable(session):
         from sinks.console_live import LiveConsole
 
-        return LiveConsole(session.stderr.fileno(), clock=session.clock, footer=footer)
+        return LiveConsole(session.stderr.fileno(), clock=session.clock, footer=footer,
+                           build_times=session.build_times, graph=session.drv_graph)
 
     from sinks.console_plain import PlainConsole
 

@@ -48,11 +48,32 @@ def _system_tree(root: Path) -> None:
     """A system with generation 41 active, for the before/after in the record."""
     profiles = root / "nix/var/nix/profiles"
     profiles.mkdir(parents=True)
-    old = "/nix/store/2f3kqyvv1d2jh6bp6m4fn0a4lq8xw9yz-nixos-system-demo-24.05.20240601"
+    from orchestrator.demo_files import OLD_SYSTEM
+
+    old = OLD_SYSTEM
     (profiles / "system-41-link").symlink_to(old)
     (profiles / "system").symlink_to("system-41-link")
     (root / "run").mkdir()
     (root / "run/current-system").symlink_to(old)
+
+
+def _as_if_built_before(fixtures: Path, work: Path, logs: Path, root: Path, scenario: str,
+                        env: dict[str, str]) -> None:
+    """The tree (the recording's .drv files), the ETA (an earlier run's build times)
+    and the closure diff (a store database with the old and new system)."""
+    from orchestrator import demo_files
+
+    recording = fixtures / "recorded" / f"{scenario}.internal-json.log"
+    timing = recording.with_suffix(".timing")
+    if not recording.is_file():
+        return
+    data = recording.read_bytes()
+    demo_files.write_derivations(work / "drv", data, scenario)
+    env["NIXOS_BUILD_DRV_DIR"] = str(work / "drv")
+    if timing.is_file():
+        demo_files.seed_build_times(logs, data, timing.read_text())
+    demo_files.store_database(root)
+    env["FAKE_TOPLEVEL"] = demo_files.NEW_SYSTEM
 
 
 def main(argv: Sequence[str]) -> int:
@@ -94,12 +115,13 @@ def main(argv: Sequence[str]) -> int:
     for key in ("NH_FLAKE", "NH_OS_FLAKE", "FAKE_LIVE_NIX", "FAKE_SUDO_PROMPT"):
         env.pop(key, None)
     logs = work / "logs"
+    _as_if_built_before(fixtures, work, logs, root, args.scenario, env)
     request = Request(target="os", action="switch", no_nh=True, log_dir=str(logs),
                       console=args.console, events=args.events)
     sys.stderr.write(f"demo: replaying a recorded nix build ({args.scenario}) through "
                      f"nixos-build-wrapper os switch\n")
     code = run(request, env)
-    sys.stderr.write(closing_hints(work, logs, args.scenario))
+    sys.stderr.write(closing_hints(work, logs, args.scenario, root if code == 0 else None))
     return code
 
 
@@ -131,7 +153,7 @@ def _only_on_our_path(found: Path) -> bool:
     return found.resolve().is_relative_to(prefix) or found.parent.resolve() == prefix / "bin"
 
 
-def closing_hints(work: Path, logs: Path, scenario: str) -> str:
+def closing_hints(work: Path, logs: Path, scenario: str, root: Path | None = None) -> str:
     """What to try next, each line a command that works as printed."""
     status = command("nixos-build-status")
     quoted = shlex.quote(str(logs))
@@ -146,6 +168,9 @@ def closing_hints(work: Path, logs: Path, scenario: str) -> str:
         f"  {status} errors --log-dir {quoted}",
         f"  {status} events {quoted}/last-build.log | {drop_log_lines}",
     ]
+    if root is not None and (root / "nix/var/nix/profiles/system-42-link").is_symlink():
+        lines.append(f"  NIXOS_BUILD_ROOT={shlex.quote(str(root))} {status} generations "
+                     "--diff 41 42   # what the switch changed")
     if scenario == "success":
         lines.append(f"  {command('nixos-build-wrapper')} demo --scenario build-failure"
                      "   # a failure, with its root cause")

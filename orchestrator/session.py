@@ -14,6 +14,7 @@ import os
 import signal
 import stat
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +31,11 @@ from parsers.clock import Clock, SystemClock
 from parsers.events import Activation, BuildFinished, BuildStarted, ErrorEvent, Event, UnitFailed
 from parsers.internal_json import PREFIX
 from parsers.stream import LogStream
+from records.buildtimes import BUILD_TIMES_JSON, BuildTimes
 from records.files import describe, write_all
-from records.schema import LastBuild
+from records.schema import ClosureChange, LastBuild
 from sinks.base import Sink, SinkSet
+from sinks.eta import Eta
 from sinks.rawlog import RawLog
 from sinks.record import BuildRecord, generation
 
@@ -92,6 +95,13 @@ class BuildSession:
         self._structured_pending: list[bytes] = []
         self._activated = False          # an activation step was seen
         self._activation_failed = False  # ... and then a unit or the activation failed
+        self.build_times = BuildTimes()   # earlier builds' times (the log directory's)
+        self._eta: Eta | None = Eta(self.build_times)
+        self.closure: Any = None          # system.closure.ClosureDiff of the new generation
+        from sinks.drv_graph import DrvGraph, drv_reader
+
+        # Which derivation needs which, for the view's tree and the critical path.
+        self.drv_graph = DrvGraph(read=drv_reader(self.env.get("NIXOS_BUILD_DRV_DIR")))
 
     # --- reporting --------------------------------------------------------------------
 
@@ -123,6 +133,11 @@ class BuildSession:
         self.raw_log = self._open_log(self.files.log_path if self.files else None, "raw log")
         if self.files:
             self.files.link_latest(self.report)
+            from records import buildtimes
+
+            self.build_times = buildtimes.load(self.files.directory / BUILD_TIMES_JSON)
+            self._eta = Eta(self.build_times)
+        started_wall = time.time()
         pre_generation = _safe(self.report, "generation probe", buildfiles.generation_snapshot,
                                self.env)
         if inv.real_nom:
@@ -143,6 +158,8 @@ class BuildSession:
             capture=inv.capture,
             nix_version=inv.nix_version,
             nix_flavour=inv.nix_flavour,  # type: ignore[arg-type]
+            build_host=self.request.build_host,
+            target_host=self.request.target_host,
         )))
         executable = buildfiles.resolve(inv.argv[0], self.env)
         if executable is None:
@@ -162,6 +179,7 @@ class BuildSession:
         self.record.events_from = inv.events_from
         self.record.tool_version = inv.tool_version
         exit_code = self._finish(exit)
+        self._after_build(started_wall)
         if self.raw_log is not None:
             with contextlib.suppress(OSError):
                 self.raw_log.close()
@@ -169,6 +187,38 @@ class BuildSession:
         if self.files is not None:
             self.files.close()
         return Outcome(exit_code, self.record.to_record())
+
+    def _after_build(self, started_wall: float) -> None:
+        """What needs the whole build: its critical path, the closure it changed, and
+        this build's times kept for the next ETA.  None of it may cost the build."""
+        from orchestrator.generation_diff import new_closure_diff
+        from sinks.drv_graph import critical_path
+
+        record = self.record
+
+        def critical() -> None:
+            built = {d.drv_path: d.duration_ms or 0 for d in record.built}
+            if built:
+                graph = self.drv_graph
+                names = {d.drv_path: d.name for d in record.built}
+                length, chain = critical_path(graph.needs(built), built)
+                record.critical_path = (length, [names[p] for p in chain])
+
+        _safe(self.report, "critical path", critical)
+        change = _safe(self.report, "closure diff", lambda: new_closure_diff(
+            self.request.target, self.request.action, record.pre_generation,
+            record.post_generation, self.env, started=started_wall))
+        if change is not None:
+            import msgspec
+
+            self.closure = change
+            record.closure_diff = msgspec.convert(msgspec.to_builtins(change), ClosureChange)
+        if self.files is not None and record.finished is not None:
+            from records import buildtimes
+
+            when = record.finished.ts or ""
+            _safe(self.report, "build times", buildtimes.save,
+                  self.files.directory / BUILD_TIMES_JSON, record.build_times(), when)
 
     def _open_log(self, path: Path | None, name: str) -> RawLog | None:
         if path is None:
@@ -235,6 +285,12 @@ class BuildSession:
             elif self._activated and (isinstance(event, UnitFailed) or (
                     isinstance(event, ErrorEvent) and event.root_cause)):
                 self._activation_failed = True
+        if self._eta is not None:
+            try:  # the ETA is a nicety: a bug in it never costs the build
+                self._eta.annotate(events, self.clock.monotonic_ms())
+            except Exception as exc:
+                self._eta = None
+                self.report(f"ETA switched off: {describe(exc)}")
         if self._sinks is not None:
             self._sinks.dispatch(events)
 

@@ -71,6 +71,8 @@ class Tracker:
         self.aborted = 0
         self.downloaded = 0
         self.uploaded = 0
+        # What each substituter sent: url -> [paths, bytes] (build.finished's cache counts).
+        self.substituters: dict[str, list[int]] = {}
         self._done_credits = 0
         self._failed_credits = 0
         self._progress: dict[int, tuple[int, int]] = {}
@@ -226,6 +228,9 @@ class Tracker:
         duration = self.now_ms - transfer.started_ms
         if transfer.download:
             self.downloaded += 1
+            counts = self.substituters.setdefault(transfer.peer or "unknown", [0, 0])
+            counts[0] += 1
+            counts[1] += transfer.bytes or 0
             self.out.append(
                 DownloadFinished(
                     path=path, name=name, source=transfer.peer,

@@ -54,13 +54,28 @@ class BuildStarted(Event, tag="build.started", kw_only=True):
     """The installed nix's version (``2.34.8``; Lix's own, e.g. ``2.91.1``)."""
     nix_flavour: Literal["nix", "lix", "determinate"] | None = None
     """Which nix: NixOS/nix, Lix, or Determinate Nix; null: not known."""
+    build_host: str | None = None
+    """``--build-host``: where the system is built (null: here, or nix's builders)."""
+    target_host: str | None = None
+    """``--target-host``: where it is copied and activated (null: here)."""
+
+
+class SubstituterUse(msgspec.Struct, kw_only=True, rename="camel"):
+    """What one binary cache sent during a build (``build.finished``'s
+    ``substituters``): store paths and their bytes as nix counted them."""
+
+    url: str
+    paths: int = 0
+    bytes: int = 0
 
 
 class BuildFinished(Event, tag="build.finished", kw_only=True):
     """Always the last event of a stream, also after Ctrl-C or a crashed child.
 
     ``exitCode`` is the wrapped tool's exit code (128+N for a death by signal N), or
-    null when a saved log is parsed and the code is unknown.
+    null when a saved log is parsed and the code is unknown.  ``downloaded`` paths were
+    substituted (``downloadedBytes`` in all, per binary cache in ``substituters``);
+    ``built`` derivations were built, here or on remote builders.
     """
 
     exit_code: int | None
@@ -74,6 +89,8 @@ class BuildFinished(Event, tag="build.finished", kw_only=True):
     errors: int = 0
     signal: int | None = None
     interrupted: bool = False
+    downloaded_bytes: int = 0
+    substituters: list[SubstituterUse] = []
 
 
 class Plan(Event, tag="plan", kw_only=True):
@@ -173,6 +190,10 @@ class Progress(Event, tag="progress", kw_only=True):
     (``copy-path`` with ``path``, ``file-transfer`` with the URL in ``path``; counts are
     bytes).  Emitted when the numbers change; a single transfer reports at most once per
     percent, and always when it completes.
+
+    ``etaMs`` (scope ``builds``, written by the wrapper): the time the builds running
+    and waiting are expected to take still, from the times they took before; null when
+    none of them was built before.
     """
 
     scope: str
@@ -182,6 +203,7 @@ class Progress(Event, tag="progress", kw_only=True):
     failed: int = 0
     path: str | None = None
     activity_id: int | None = None
+    eta_ms: int | None = None
 
 
 class Expected(Event, tag="expected", kw_only=True):

@@ -10,7 +10,7 @@ This class is the only place that numbers events: ``build.started`` is always fi
 from __future__ import annotations
 
 from parsers.clock import Clock
-from parsers.events import BuildFinished, BuildStarted, Event, LogLine, Prompt
+from parsers.events import BuildFinished, BuildStarted, Event, LogLine, Prompt, SubstituterUse
 from parsers.internal_json import PREFIX, InternalJsonParser
 from parsers.lines import LineSplitter
 from parsers.state import ParseState
@@ -66,6 +66,9 @@ class LogStream:
             errors=len(state.errors),
             signal=signal,
             interrupted=interrupted,
+            downloaded_bytes=sum(b for _, b in tracker.substituters.values()),
+            substituters=[SubstituterUse(url=url, paths=paths, bytes=size)
+                          for url, (paths, size) in tracker.substituters.items()],
         ))
         return self._stamp()
 

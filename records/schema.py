@@ -23,6 +23,10 @@ _EVENT_ENVELOPE = ("type", "v", "seq", "ts")
 # in the build's log anyway.
 HEAVY_ERROR_KEYS = ("logTail", "detail", "trace")
 HISTORY_MAX_ERRORS = 5
+# A channel bump changes hundreds of packages: the history keeps the first of each list
+# (and the sizes); last-build.json keeps them all.
+HISTORY_MAX_PACKAGES = 20
+SLOWEST = 5
 
 
 class _Record(msgspec.Struct, kw_only=True, rename="camel"):
@@ -107,6 +111,59 @@ class DerivationCounts(_Record):
     uploaded: int = 0
 
 
+class SlowBuild(_Record):
+    """An entry of ``slowest``: one of the builds that took longest."""
+
+    name: str
+    duration_ms: int
+    machine: str | None = None  # null: built here
+
+
+class SubstituterUse(_Record):
+    """An entry of ``cache.substituters``: what one binary cache gave."""
+
+    url: str
+    paths: int = 0
+    bytes: int = 0
+
+
+class CacheSummary(_Record):
+    """``cache``: derivations built here or on builders vs store paths substituted, and
+    the bytes each substituter sent (nix's own counts for each copied path)."""
+
+    built: int = 0
+    substituted: int = 0
+    downloaded_bytes: int = 0
+    substituters: list[SubstituterUse] = []
+
+
+class PackageVersions(_Record):
+    name: str
+    versions: list[str] = []
+
+
+class PackageChange(_Record):
+    name: str
+    before: list[str] = []
+    after: list[str] = []
+
+
+class ClosureChange(_Record):
+    """``closureDiff``: what the new generation changed (``system/closure.py``; the
+    same object as ``nixos-build-status generations --diff --json``)."""
+
+    before: str
+    after: str
+    added: list[PackageVersions] = []
+    removed: list[PackageVersions] = []
+    changed: list[PackageChange] = []
+    paths_before: int = 0
+    paths_after: int = 0
+    size_before: int = 0
+    size_after: int = 0
+    size_delta: int = 0
+
+
 class LastBuild(_Record):
     """``last-build.json``: the record of one build."""
 
@@ -140,6 +197,14 @@ class LastBuild(_Record):
     log_dir: str | None = None
     events_from: str | None = None  # how the events were read: nix's stream or text
     tool_version: str | None = None
+    slowest: list[SlowBuild] = []  # the longest builds, longest first (at most SLOWEST)
+    critical_path_ms: int | None = None  # the longest chain of builds waiting on each other
+    critical_path: list[str] = []  # that chain's derivation names, the top first
+    machines: dict[str, int] = {}  # builds per machine ("local": this one)
+    cache: CacheSummary | None = None
+    closure_diff: ClosureChange | None = None
+    build_host: str | None = None  # --build-host (null: here)
+    target_host: str | None = None  # --target-host: where activation ran (null: here)
 
 
 class HistoryEntry(LastBuild):
@@ -171,6 +236,12 @@ def history_entry(record: LastBuild, max_errors: int = HISTORY_MAX_ERRORS) -> Hi
     """The record as kept in the history."""
     fields = {f: getattr(record, f) for f in LastBuild.__struct_fields__}
     fields["error_details"] = [slim(d) for d in record.error_details[:max_errors]]
+    change = record.closure_diff
+    if change is not None:
+        fields["closure_diff"] = msgspec.structs.replace(
+            change, added=change.added[:HISTORY_MAX_PACKAGES],
+            removed=change.removed[:HISTORY_MAX_PACKAGES],
+            changed=change.changed[:HISTORY_MAX_PACKAGES])
     return HistoryEntry(**fields)
 
 

@@ -17,26 +17,41 @@ from typing import TYPE_CHECKING
 
 from parsers.clock import Clock, SystemClock
 from parsers.events import (
+    Activation,
     BuildFinished,
     DerivationFailed,
     ErrorEvent,
     Event,
     LogLine,
     Prompt,
+    UnitFailed,
 )
 from parsers.store import strip_ansi
 from records.files import write_all
 from sinks.console_state import ConsoleState
+from sinks.console_tree import (
+    Line,
+    TreeModel,
+    eta_segment,
+    timer_segments,
+    transfer_segments,
+    tree_body,
+)
+from sinks.drv_graph import DrvGraph
+from sinks.eta import Eta
 from sinks.summary_text import error_lines, format_duration, summary_lines
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
+    from records.buildtimes import BuildTimes
+
 MIN_FRAME_MS = 100      # at most ten redraws a second, however fast events come
 MAX_FRAME_MS = 1000     # timers move at least once a second
 SYNC_START, SYNC_END = "\x1b[?2026h", "\x1b[?2026l"
 ERASE_DOWN = "\x1b[J"
+DEFAULT_SIZE = (80, 24)  # a terminal that reports 0x0 (a serial console, some CI PTYs)
 
 
 def _mib(n: int) -> str:
@@ -48,7 +63,8 @@ class LiveConsole:
 
     def __init__(self, fd: int = 2, *, clock: Clock | None = None,
                  size: Callable[[], tuple[int, int]] | None = None,
-                 footer: Callable[[], list[str]] | None = None, color_system: str | None = "auto"
+                 footer: Callable[[], list[str]] | None = None, color_system: str | None = "auto",
+                 build_times: BuildTimes | None = None, graph: DrvGraph | None = None
                  ) -> None:
         from rich.console import Console
 
@@ -57,6 +73,8 @@ class LiveConsole:
         self._size = size or (lambda: _terminal_size(fd))
         self._footer = footer
         self.state = ConsoleState()
+        self.tree = TreeModel(graph)
+        self.eta = Eta(build_times)
         self._buffer = io.StringIO()
         self._rich: Console = Console(file=self._buffer, force_terminal=True, color_system=color_system,  # type: ignore[arg-type]
                                       highlight=False, emoji=False, markup=False, soft_wrap=False)
@@ -72,6 +90,8 @@ class LiveConsole:
     def handle(self, events: Sequence[Event]) -> None:
         now = self._clock.monotonic_ms()
         self.state.update(events, now)
+        self.tree.update(events)
+        self.eta.update(events, now)
         self._dirty = True
         for event in events:
             kind = type(event)
@@ -82,6 +102,13 @@ class LiveConsole:
                 self._show_prompt(event.text)  # type: ignore[attr-defined]
             elif kind is DerivationFailed:
                 self._pending.extend(self._failure_lines(event))  # type: ignore[arg-type]
+            elif kind is Activation:
+                # Each step stays in the scrollback, marked, in the order it happened.
+                self._mark_line(event.text, self._styled("⚙ ", "cyan") + event.text)  # type: ignore[attr-defined]
+            elif kind is UnitFailed:
+                # The tool's warning naming the failed units, in red (once for all).
+                text = event.text or f"{event.unit} failed"  # type: ignore[attr-defined]
+                self._mark_line(text, self._styled(text, "bold red"))
             elif kind is ErrorEvent and not event.drv_path:  # type: ignore[attr-defined]
                 self._pending.extend(self._error_lines(event))  # type: ignore[arg-type]
             elif kind is BuildFinished:
@@ -104,6 +131,11 @@ class LiveConsole:
         self._pending.clear()
         if self.state.finished is not None:
             finished = self.state.finished
+            # The final state stays on screen, above the summary (nom keeps its last
+            # frame too): what failed where, and the totals.
+            columns, rows = self._screen()
+            out.extend(line + "\n" for line in self._render(self._clock.monotonic_ms(),
+                                                             columns, rows, final=True))
             style = "bold green" if finished.success else "bold red"
             lines = summary_lines(finished, self.state.errors, self.state.built_names)
             out.append(self._styled(lines[0], style) + "\n")
@@ -123,6 +155,17 @@ class LiveConsole:
             self._block = []
             return
         self._pending.append(text)
+
+    def _mark_line(self, text: str, marked: str) -> None:
+        """The tool's line ``text`` (just received, not yet printed) as ``marked``; or
+        ``marked`` added when the step came from elsewhere (nix's stream)."""
+        if marked in self._pending[-4:]:
+            return
+        for i in range(len(self._pending) - 1, max(-1, len(self._pending) - 4), -1):
+            if strip_ansi(self._pending[i]).strip() == text.strip():
+                self._pending[i] = marked
+                return
+        self._pending.append(marked)
 
     def _show_prompt(self, text: str) -> None:
         """Show an unfinished line now, where the user will type, without the block."""
@@ -159,7 +202,7 @@ class LiveConsole:
         self._last_frame_ms = now
         if self._prompt:
             return
-        columns, rows = self._size()
+        columns, rows = self._screen()
         out = [SYNC_START, self._erase_block(columns)]
         out.extend(line + "\n" for line in self._pending)
         self._pending.clear()
@@ -175,66 +218,80 @@ class LiveConsole:
         """Cursor back to the block's first row, and erase from there down."""
         if not self._block:
             return ""
-        columns = columns or self._size()[0]
+        columns = columns or self._screen()[0]
         rows = sum(max(1, -(-width // max(1, columns))) for width in self._block)
         self._block = []
         return "\r" + (f"\x1b[{rows - 1}A" if rows > 1 else "") + ERASE_DOWN
 
-    def _render(self, now: int, columns: int, rows: int) -> list[str]:
+    def _screen(self) -> tuple[int, int]:
+        columns, rows = self._size()
+        return (columns if columns > 0 else DEFAULT_SIZE[0], rows if rows > 0 else DEFAULT_SIZE[1])
+
+    def _render(self, now: int, columns: int, rows: int, final: bool = False) -> list[str]:
         from rich.text import Text
 
         s = self.state
         body: list[Text] = []
         budget = max(3, rows // 3)
-        for path, build in list(s.running.items())[:budget]:
+        tree = tree_body(self.tree, s, self.eta, now, max(3, rows // 2), columns)
+        if tree is not None:
+            body.extend(_text(line) for line in tree)
+        for path, build in list(s.running.items())[:budget] if tree is None else ():
             line = Text("⏵ ", style="yellow")
             line.append(build.name, style="bold yellow")
             if build.machine:
-                line.append(f" on {build.machine}", style="magenta")
+                line.append(f" on {build.machine.split('?')[0]}", style="magenta")
             if build.phase:
                 line.append(f"  {build.phase}", style="cyan")
-            line.append(f"  ⏱ {format_duration(now - build.started_ms)}", style="dim")
+            line.append(_text(timer_segments(now - build.started_ms, self.eta.expected(build.name))))
             body.append(line)
             if path == s.last_active:
                 for tail in build.tail:
                     body.append(Text("  │ ", style="blue") + Text(strip_ansi(tail), style="dim"))
-        if len(s.running) > budget:
+        if len(s.running) > budget and tree is None:
             body.append(Text(f"… and {len(s.running) - budget} more running", style="dim"))
         for transfer in list(s.downloads.values())[:3]:
-            line = Text("↓ ", style="cyan")
-            line.append(transfer.name)
-            if transfer.expected:
-                line.append(f"  {_mib(transfer.done)}/{_mib(transfer.expected)} MiB", style="dim")
-            body.append(line)
+            body.append(_text(transfer_segments("↓", transfer, now)))
         if len(s.downloads) > 3:
             body.append(Text(f"… and {len(s.downloads) - 3} more downloading", style="dim"))
-        for error in s.errors[-2:]:
+        for transfer in list(s.uploads.values())[:2]:
+            body.append(_text(transfer_segments("↑", transfer, now)))
+        for error in s.errors[-2:] if not final else ():
             body.append(Text(f"⚠ {error.kind}: ", style="bold red") + Text(error.message))
         # The block must fit on the screen, or erasing it cannot reach its top.
         room = max(1, rows - 3)
         if len(body) > room:
             body = [*body[: room - 1], Text("⋮", style="dim")]
-        head = self._headline()
+        head = self._headline(now, final)
         lines = [Text("┏━ ", style="blue") + head]
         lines += [Text("┃ ", style="blue") + line for line in body]
-        lines.append(Text("┗━ ", style="blue") + self._totals(now))
+        lines.append(Text("┗━ ", style="blue") + self._totals(now, final))
         return [self._ansi(line, columns) for line in lines]
 
-    def _headline(self) -> Text:
+    def _headline(self, now: int, final: bool = False) -> Text:
         from rich.text import Text
 
         s = self.state
+        what = "NixOS" if s.started and s.started.target == "os" else "Home Manager" \
+            if s.started and s.started.target == "home" else "derivations"
+        if final:
+            ok = bool(s.finished and s.finished.success)
+            done = ("activated" if ok else "activation failed") if s.activation is not None \
+                else ("built" if ok else "build failed")
+            return Text(f"{what}: {done}", style="bold")
         if s.activation is not None:
-            return Text("activating: ", style="bold") + Text(s.activation.text)
+            where = f" on {s.started.target_host}" if s.started and s.started.target_host else ""
+            return Text(f"activating{where}: ", style="bold") + Text(s.activation.text)
         if s.running or s.built or s.failed:
-            what = "NixOS" if s.started and s.started.target == "os" else "Home Manager" \
-                if s.started and s.started.target == "home" else "derivations"
             return Text(f"building {what}", style="bold")
         if s.evaluating:
-            return Text("evaluating: ", style="bold") + Text(s.evaluating)
+            since = s.evaluating_since_ms
+            took = f"  ⏱ {format_duration(now - since)}" if since is not None else ""
+            return (Text("evaluating: ", style="bold") + Text(s.evaluating)
+                    + Text(took, style="dim"))
         return Text(strip_ansi(s.last_tool_line or "starting…"), style="bold")
 
-    def _totals(self, now: int) -> Text:
+    def _totals(self, now: int, final: bool = False) -> Text:
         from rich.text import Text
 
         s = self.state
@@ -243,6 +300,8 @@ class LiveConsole:
             Text(f"✔ {s.built}", style="green" if s.built else "dim"),
             Text(f"⏸ {s.planned}", style="blue" if s.planned else "dim"),
         ]
+        if final:  # nothing runs any more; what never started is worth saying only then
+            parts = parts[1:] if s.planned else parts[1:2]
         if s.failed:
             parts.append(Text(f"⚠ {s.failed}", style="bold red"))
         if s.downloads or s.downloaded or s.planned_downloads:
@@ -251,8 +310,13 @@ class LiveConsole:
                               f" ({_mib(done)} MiB)", style="cyan"))
         if s.uploads or s.uploaded:
             parts.append(Text(f"↑ {s.uploaded}", style="cyan"))
+        eta = None if final else eta_segment(self.eta, now)
+        if eta is not None:
+            parts.append(Text(eta[0], style=eta[1]))
         started = s.started_ms if s.started_ms is not None else now
-        parts.append(Text(f"⏱ {format_duration(now - started)}", style="dim"))
+        took = s.finished.duration_ms if final and s.finished and s.finished.duration_ms \
+            is not None else now - started
+        parts.append(Text(f"⏱ {format_duration(took)}", style="dim"))
         return Text(" │ ", style="blue").join(parts)
 
     def _ansi(self, text: Text, columns: int) -> str:
@@ -270,6 +334,12 @@ class LiveConsole:
         return self._ansi(Text(text, style=style), 10_000)
 
 
+def _text(segments: Line) -> Text:
+    from rich.text import Text
+
+    return Text.assemble(*segments)
+
+
 def _cells(text: str) -> int:
     from rich.cells import cell_len
 
@@ -281,4 +351,4 @@ def _terminal_size(fd: int) -> tuple[int, int]:
         size = os.get_terminal_size(fd)
         return size.columns, size.lines
     except OSError:
-        return 80, 24
+        return DEFAULT_SIZE

@@ -74,6 +74,7 @@ class ConsoleState:
         self.failures: list[DerivationFailed] = []
         self.activation: Activation | None = None
         self.evaluating: str | None = None
+        self.evaluating_since_ms: int | None = None
         self.last_tool_line: str | None = None
         self.last_active: str | None = None
         self._evaluations: dict[int, str] = {}
@@ -120,7 +121,7 @@ class ConsoleState:
                 self.activation = event  # type: ignore[assignment]
                 self.evaluating = None
             elif kind is ActivityStarted:
-                self._activity(event)  # type: ignore[arg-type]
+                self._activity(event, now_ms)  # type: ignore[arg-type]
             elif kind is ActivityStopped:
                 if self._evaluations.pop(event.id, None) is not None:  # type: ignore[attr-defined]
                     self.evaluating = next(reversed(self._evaluations.values()), None)
@@ -164,10 +165,12 @@ class ConsoleState:
         self.downloaded_bytes += event.bytes or (transfer.expected if transfer else 0)
         self.planned_downloads = max(0, self.planned_downloads - 1)
 
-    def _activity(self, event: ActivityStarted) -> None:
+    def _activity(self, event: ActivityStarted, now_ms: int) -> None:
         text = event.text
         if text.startswith(("evaluating derivation", "evaluating file", "fetching", "copying '")):
             self._evaluations[event.id] = text
+            if self.evaluating_since_ms is None:
+                self.evaluating_since_ms = now_ms  # the evaluation phase began
             self.evaluating = text
 
     @property

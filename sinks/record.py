@@ -15,15 +15,22 @@ from parsers.events import (
     BuildFinished,
     BuildStarted,
     DerivationFailed,
+    DerivationFinished,
+    DownloadFinished,
     ErrorEvent,
     Event,
 )
 from records.schema import (
     RECORD_SCHEMA_VERSION,
+    SLOWEST,
+    CacheSummary,
+    ClosureChange,
     DerivationCounts,
     FailedDerivation,
     GenerationInfo,
     LastBuild,
+    SlowBuild,
+    SubstituterUse,
     error_detail,
     iso_seconds,
 )
@@ -55,13 +62,24 @@ class BuildRecord:
         self.log_dir: str | None = None
         self.events_from: str | None = None
         self.tool_version: str | None = None
+        self.built: list[DerivationFinished] = []
+        self.machines: dict[str, int] = {}
+        self.downloads: list[DownloadFinished] = []
+        self.critical_path: tuple[int, list[str]] | None = None  # set by the session
+        self.closure_diff: ClosureChange | None = None          # set by the session
 
     def handle(self, events: Sequence[Event]) -> None:
         for event in events:
             if isinstance(event, ErrorEvent):
                 self.errors.append(event)
+            elif isinstance(event, DerivationFinished):
+                self.built.append(event)
+                self._count_machine(event.machine)
+            elif isinstance(event, DownloadFinished):
+                self.downloads.append(event)
             elif isinstance(event, DerivationFailed):
                 self.failed.append(event)
+                self._count_machine(event.machine)
             elif isinstance(event, BuildStarted):
                 self.started = event
             elif isinstance(event, BuildFinished):
@@ -69,6 +87,33 @@ class BuildRecord:
 
     def close(self) -> None:
         pass
+
+    def _count_machine(self, machine: str | None) -> None:
+        key = machine or "local"
+        self.machines[key] = self.machines.get(key, 0) + 1
+
+    def build_times(self) -> list[tuple[str, int]]:
+        """(name, milliseconds) of each build that succeeded, for ``build-times.json``."""
+        return [(d.name, d.duration_ms) for d in self.built if d.duration_ms is not None]
+
+    def _slowest(self) -> list[SlowBuild]:
+        timed = [d for d in self.built if d.duration_ms is not None]
+        timed.sort(key=lambda d: d.duration_ms or 0, reverse=True)
+        return [SlowBuild(name=d.name, duration_ms=d.duration_ms or 0, machine=d.machine)
+                for d in timed[:SLOWEST]]
+
+    def _cache(self, finished: BuildFinished | None) -> CacheSummary:
+        by_url: dict[str, SubstituterUse] = {}
+        for d in self.downloads:
+            use = by_url.setdefault(d.source or "unknown", SubstituterUse(url=d.source or "unknown"))
+            use.paths += 1
+            use.bytes += d.bytes or 0
+        return CacheSummary(
+            built=finished.built if finished else len(self.built),
+            substituted=len(self.downloads),
+            downloaded_bytes=sum(u.bytes for u in by_url.values()),
+            substituters=list(by_url.values()),
+        )
 
     def to_record(self) -> LastBuild:
         started, finished = self.started, self.finished
@@ -115,4 +160,12 @@ class BuildRecord:
             log_dir=self.log_dir,
             events_from=self.events_from,
             tool_version=self.tool_version,
+            slowest=self._slowest(),
+            critical_path_ms=self.critical_path[0] if self.critical_path else None,
+            critical_path=self.critical_path[1] if self.critical_path else [],
+            machines=dict(self.machines),
+            cache=self._cache(finished),
+            closure_diff=self.closure_diff,
+            build_host=started.build_host if started else None,
+            target_host=started.target_host if started else None,
         )

@@ -30,6 +30,10 @@ def format_duration(ms: int | None) -> str:
     return f"{hours}h{minutes:02d}m{secs:02d}s"
 
 
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 1 << 20 else f"{n / 1024:.1f} KiB"
+
+
 def describe_error(error: ErrorEvent) -> str:
     """One line a person can act on: for a failed build the derivation, the phase and
     the exit code rather than nix's sentence with the full store path."""
@@ -142,6 +146,11 @@ def summary_lines(finished: BuildFinished, errors: Sequence[ErrorEvent],
             how += ", interrupted"
         head = f"✘ build failed ({how}) after {took}: {', '.join(counts)}"
     lines = [head]
+    if finished.substituters:
+        caches = ", ".join(f"{use.url} {use.paths} ({_size(use.bytes)})"
+                           for use in finished.substituters)
+        lines.append(f"  substituted: {finished.downloaded} paths, "
+                     f"{_size(finished.downloaded_bytes)} from {caches}")
     if built_names:
         names = ", ".join(built_names[:MAX_NAMES])
         more = f" and {len(built_names) - MAX_NAMES} more" if len(built_names) > MAX_NAMES else ""

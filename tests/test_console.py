@@ -5,6 +5,7 @@ own view kept under nh."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -57,7 +58,8 @@ def test_block_shows_running_build_phase_and_tail_then_summary():
     console.handle(events[cut + 3:])
     console.close()
     screen = rendered(out)
-    assert "┗━" not in screen and "⏵" not in screen   # the block is gone at the end
+    assert "⏵" not in screen                          # nothing shown running at the end
+    assert "┗━ ✔ 5 │ ⏱" in screen                      # the final state stays on screen
     assert "✔ build succeeded" in screen
     assert "built: zlib-1.3.1, openssl-3.0.14, curl-8.9.1, etc, nixos-system-demo" in screen
 
@@ -109,11 +111,19 @@ def test_live_view_in_a_real_terminal_mid_build_and_at_the_end(tmp_path: Path):
     screen = term.wait_for_display(r"⏵ openssl-3\.0\.14 +(unpackPhase|configurePhase|buildPhase)")
     assert "┏━ building NixOS" in screen
     assert "┗━ ⏵ 1 │ ✔ 1 │" in screen
+    # The demo's derivations come with their .drv files and an earlier run's times:
+    # the tree, each build's time before, and the time left.
+    assert "┃ ⏸ nixos-system-demo-24.11.20241124\n┃ └─ ⏸ etc\n┃    └─ ⏸ curl-8.9.1\n" in screen
+    assert re.search(r"┃       └─ ⏵ openssl-3\.0\.14 .* of ~0\.9s", screen)
+    assert re.search(r"│ ⏳ ~\d+\.\ds left │", screen)
     assert term.finish(60) == 0
     final = term.display()
     assert "✔ build succeeded" in final and "5 built" in final
-    assert "┗━" not in final                   # no block left behind
+    # The live block is gone; the final state stays, once, above the summary.
+    assert "⏵" not in final and final.count("┗━") == 1
+    assert "┏━ NixOS: activated\n┗━ ✔ 5 │ ⏱" in final
     assert "demo: everything the wrapper wrote is in" in final
+    assert "changed: openssl 3.0.13 → 3.0.14" in final and "added:   ripgrep 14.1.0" in final
 
 
 def test_not_a_terminal_gives_plain_lines_without_escape_codes(tmp_path: Path):

@@ -87,12 +87,14 @@ def test_demo_hints_work_as_printed(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     tail = proc.stderr[proc.stderr.index("demo: everything the wrapper wrote is in"):]
     hints = [line.strip() for line in tail.splitlines() if line.startswith("  ")]
-    assert len(hints) == 4
+    assert len(hints) == 5
     *lookups, again = hints
     for hint in lookups:
         ran = subprocess.run(["bash", "-c", f"set -o pipefail; {hint}"], env=env,
                              capture_output=True, text=True, timeout=60, check=False)
         assert ran.returncode == 0 and ran.stdout.strip(), (hint, ran.stderr)
+    assert "changed: openssl 3.0.13 → 3.0.14" in subprocess.run(
+        ["bash", "-c", lookups[3]], env=env, capture_output=True, text=True, check=True).stdout
     assert "--log-dir" in lookups[1] and "No errors" in subprocess.run(
         ["bash", "-c", lookups[1]], env=env, capture_output=True, text=True, check=True).stdout
     assert shlex.split(again)[0] == str(VENV_BIN / "nixos-build-wrapper")  # not on this PATH
