@@ -333,8 +333,9 @@ def _plan_nh(request: Request, nh: Tool, row: NhRow, flake: str | None, env: Map
         argv.append("--show-activation-logs")
     argv += request.tool_args
     view = _view(request, find_nom(which), interactive, can_stream=nix_log_format(host.nix))
-    # nh builds with `nix build` (every version): json-log-path reaches it.
-    capture = _capture(view.stream, True, host, env, notes)
+    # nh builds with `nix build` (every version): json-log-path reaches it, unless the
+    # build runs on another machine (nix there never sees our NIX_CONFIG nor socket).
+    capture = _capture(view.stream, request.build_host is None, host, env, notes)
     real_nom = view.real_nom
     if capture == "json-log-path" and real_nom is not None:
         real_nom = None  # nh runs the user's nom itself: their view, untouched
@@ -383,8 +384,10 @@ def _plan_rebuild(request: Request, flake: str | None, env: Mapping[str, str], h
     # The exact stream, unless the user wants the tool's own view (--console tool) or
     # asked nix for a format of their own (bar, raw…): then that is what they see.
     view = _view(request, None, False, can_stream=nix_log_format(host.nix))
-    # With a flake nixos-rebuild builds with `nix build`, without one with nix-build.
-    capture = _capture(view.stream, flake is not None, host, env, notes)
+    # With a flake nixos-rebuild builds with `nix build`, without one with nix-build;
+    # with --build-host the build runs there, over ssh.
+    capture = _capture(view.stream, flake is not None and request.build_host is None, host,
+                       env, notes)
     if capture == "log-format" and _user_log_format(request.extra) is None:
         argv += TOOL_STREAM
     argv += request.extra

@@ -107,3 +107,11 @@ def test_nix_23_never_gets_a_log_format_under_any_tool():
     for target, tool in (("os", "nixos-rebuild"), ("os", "nh"), ("home", "home-manager")):
         inv = plan(Request(target, "build", flake="/f"), {}, which_of(), host=host(NIX_23, tool))
         assert inv.capture == "text" and "--log-format" not in inv.argv, tool
+
+
+def test_a_build_on_another_host_reads_the_stream_from_the_terminal():
+    """--build-host: nix builds over ssh, where neither NIX_CONFIG nor the socket is."""
+    for tool in ("nixos-rebuild", "nh"):
+        inv = plan(Request("os", "build", flake="/f", build_host="builder"), {}, which_of(),
+                   host=host(NIX_234, tool))
+        assert inv.capture == "log-format" and "--log-format" in inv.argv, tool
