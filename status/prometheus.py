@@ -23,7 +23,9 @@ _NIX_VERSION: Final = re.compile(r"(\d+\.\d+(?:\.\d+)?\S*)")
 
 
 def _number(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() else None
+    """``g42`` (the report's form) or ``42`` -> 42; ``unknown`` -> None."""
+    digits = text[1:] if text and text.startswith("g") else text
+    return int(digits) if digits and digits.isdigit() else None
 
 
 def _sync(status: str) -> int | None:
