@@ -13,6 +13,7 @@ failed unit an event).  No log line is exported."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -83,7 +84,7 @@ def open_otel(record: BuildRecord, env: Mapping[str, str],
     except ImportError:
         report(INSTALL_HINT)
         return None
-    return OtelSink(record, env)
+    return OtelSink(record, env, report)
 
 
 @dataclass
@@ -143,12 +144,23 @@ class _Timeline:
             self.last_download = t
 
 
+class _Problems(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.last: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.last = record.getMessage().splitlines()[0][:300]
+
+
 class OtelSink:
     name = "opentelemetry"
 
-    def __init__(self, record: BuildRecord, env: Mapping[str, str]) -> None:
+    def __init__(self, record: BuildRecord, env: Mapping[str, str],
+                 report: Callable[[str], None]) -> None:
         self._record = record
         self._env = env
+        self._report = report
         self._timeline = _Timeline()
 
     def handle(self, events: Sequence[Event]) -> None:
@@ -160,12 +172,24 @@ class OtelSink:
         record = self._record.to_record()
         if record.build_id is None:
             return
-        provider = self._provider(record)
+        # The SDK logs its export problems (retries, a refused connection) through
+        # logging, which would print them as they come: one line of ours instead.
+        problems = _Problems()
+        sdk_log = logging.getLogger("opentelemetry")
+        sdk_log.addHandler(problems)
+        propagate, sdk_log.propagate = sdk_log.propagate, False
         try:
-            export(provider.get_tracer(SERVICE), record, self._timeline,
-                   self._record.started.hostname if self._record.started else None)
+            provider = self._provider(record)
+            try:
+                export(provider.get_tracer(SERVICE), record, self._timeline,
+                       self._record.started.hostname if self._record.started else None)
+            finally:
+                provider.shutdown()  # flushes the batch: one request for the whole trace
         finally:
-            provider.shutdown()  # flushes the batch: one request for the whole trace
+            sdk_log.removeHandler(problems)
+            sdk_log.propagate = propagate
+        if problems.last is not None:
+            self._report(f"opentelemetry: the trace was not exported: {problems.last}")
 
     def _provider(self, record: LastBuild) -> TracerProvider:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
