@@ -85,5 +85,6 @@ def nix_version(env: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT) -> str
 def write(directory: Path, report: StatusReport, env: Mapping[str, str],
           timeout: float = DEFAULT_TIMEOUT) -> Path:
     path = directory / FILE_NAME
+    directory.mkdir(parents=True, exist_ok=True)
     write_textfile(path, families(report, nix_version(env, timeout)))
     return path
