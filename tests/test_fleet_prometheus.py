@@ -12,6 +12,7 @@ import json
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -22,11 +23,13 @@ from typing import Any
 
 import pytest
 
+from parsers.events import BuildFinished, BuildStarted, DownloadFinished
 from records.outcome import pipeline_result
 from records.prometheus import Family, read_samples, render
 from records.schema import ErrorDetail, LastBuild
-from sinks.prometheus import FILE_NAME, BuildMetrics
-from tests.conftest import ROOT, in_ci, run_wrapper
+from sinks.prometheus import FILE_NAME, BuildMetrics, PrometheusTextfile
+from sinks.record import BuildRecord
+from tests.conftest import ROOT, in_ci, run_wrapper, wrapper_env
 from tests.test_status_fakes import FakeSystem
 
 EXAMPLES = ROOT / "examples" / "prometheus"
@@ -293,3 +296,40 @@ def test_label_values_and_help_are_escaped() -> None:
 ])
 def test_outcome_is_cicd_pipeline_result(fields: dict[str, Any], expected: str) -> None:
     assert pipeline_result(record(**fields)) == expected
+
+
+def test_builds_finishing_together_both_count(tmp_path: Path) -> None:
+    """The read-back and the rename happen under the lock: no count is lost."""
+    textfiles = tmp_path / "textfiles"
+    procs = []
+    for n in range(3):
+        env = wrapper_env(tmp_path / str(n))
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "orchestrator.wrapper_cli", "--log-dir",
+             str(tmp_path / str(n) / "logs"), "os", "build", "--no-nh", "--quiet",
+             "--prometheus-textfile", str(textfiles)],
+            env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL))
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    samples = read_samples(textfiles / FILE_NAME)
+    (runs,) = [s for s in samples if s.name == "nixos_build_runs_total"]
+    assert runs.value == 3
+
+
+def test_download_bytes_are_the_substitutions_of_the_build(tmp_path: Path) -> None:
+    build = BuildRecord()
+    sink = PrometheusTextfile(tmp_path, build, clock=lambda: 0.0)
+    events = [BuildStarted(build_id="b", target="os", action="switch",
+                           ts="2026-11-24T11:30:00.000Z"),
+              DownloadFinished(path="/nix/store/a-x", name="x", bytes=1000),
+              DownloadFinished(path="/nix/store/b-y", name="y", bytes=24),
+              DownloadFinished(path="/nix/store/c-z", name="z", bytes=None),
+              BuildFinished(exit_code=0, success=True, downloaded=3, duration_ms=2000,
+                            ts="2026-11-24T11:30:02.000Z")]
+    build.handle(events)
+    sink.handle(events)
+    sink.close()
+    values = {(s.name, s.labels.get("state")): s.value for s in read_samples(tmp_path / FILE_NAME)}
+    assert values[("nixos_build_last_download_bytes", None)] == 1024
+    assert values[("nixos_build_last_derivations", "substituted")] == 3
+    assert values[("nixos_build_last_duration_seconds", None)] == 2
