@@ -4,22 +4,25 @@ node_exporter's textfile collector (docs/metrics.md lists every family).
 The file keeps one set of ``nixos_build_last_*`` series per target and action ever
 built here (an ``os build`` does not hide the last ``os switch``), and
 ``nixos_build_runs_total`` counts on across runs: the previous file is read back under
-a lock (two builds finishing together both count).  Only our own families with known
-label values are read back; a damaged or hostile file starts the counts over.  Labels
-are bounded: target, action, result, derivation state; never a derivation's name or a
-path."""
+a lock on the directory (two builds finishing together both count).  Only our own
+families with known label values are read back; a damaged or hostile file starts the
+counts over.  Labels are bounded: target, action, result, derivation state; never a
+derivation's name or a path."""
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Final
 
 from parsers.events import DownloadFinished, Event
-from records.files import LockTimeout, locked
+from records.files import LOCK_POLL_S, LockTimeout, try_lock
 from records.outcome import RESULTS, pipeline_result
 from records.prometheus import Family, Sample, read_samples, write_textfile
 from records.schema import LastBuild
@@ -140,6 +143,24 @@ class BuildMetrics:
         return [*out, derivations, results, runs]
 
 
+@contextlib.contextmanager
+def directory_lock(directory: Path, timeout: float) -> Iterator[None]:
+    """An exclusive flock on the directory itself: no lock file beside the collected
+    ones, and none that the first writer owns (builds by different users of the
+    module's group share the directory; a directory opens read-only for anyone who may
+    list it, and flock needs no more)."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        deadline = time.monotonic() + timeout
+        while not try_lock(fd, exclusive=True):
+            if time.monotonic() >= deadline:
+                raise LockTimeout(f"{directory} locked by another build")
+            time.sleep(LOCK_POLL_S)
+        yield
+    finally:
+        os.close(fd)
+
+
 def _finite(value: float) -> bool:
     return math.isfinite(value)
 
@@ -185,9 +206,8 @@ class PrometheusTextfile:
     def close(self) -> None:
         record = self._record.to_record()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock = self.path.with_name(f".{FILE_NAME}.lock")  # no .prom suffix: not collected
         try:
-            with locked(lock, timeout=self._lock_timeout):
+            with directory_lock(self.path.parent, self._lock_timeout):
                 self._write(record)
         except LockTimeout:
             self._write(record)  # a stuck holder must not cost this build its metrics

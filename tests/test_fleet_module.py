@@ -58,7 +58,7 @@ def test_prometheus_journal_and_otel_reach_sessions_sudo_and_node_exporter(
     node = config["services"]["prometheus"]["exporters"]["node"]
     assert node == {"enabledCollectors": ["textfile"],
                     "extraFlags": [f"--collector.textfile.directory={textfiles}"]}
-    assert f"d {textfiles} 0755 root root -" in config["systemd"]["tmpfiles"]["rules"]
+    assert f"d {textfiles} 2775 root wheel -" in config["systemd"]["tmpfiles"]["rules"]
     assert config["systemd"]["timers"]["nixos-build-status-metrics"]["timerConfig"][
         "OnCalendar"] == "*:0/5"
 

@@ -72,8 +72,8 @@ in
         default = "/var/lib/prometheus-node-exporter-text-files";
         description = ''
           node_exporter's textfile collector directory (passed as
-          NIXOS_BUILD_PROMETHEUS_DIR).  Builds run as a user who cannot write there
-          (Home Manager) skip their metrics in silence.
+          NIXOS_BUILD_PROMETHEUS_DIR), made writable for `group` (nh builds as the
+          user).  Builds by a user who cannot write there skip their metrics in silence.
         '';
       };
       nodeExporter = mkOption {
@@ -138,7 +138,9 @@ in
       })
 
       (mkIf fleet.prometheus.enable {
-        systemd.tmpfiles.rules = [ "d ${fleet.prometheus.textfileDirectory} 0755 root root -" ];
+        # Group-writable (setgid) for cfg.group, as logDir: nh builds as the user, who
+        # then replaces nixos-build.prom; files stay 0644, readable by node_exporter.
+        systemd.tmpfiles.rules = [ "d ${fleet.prometheus.textfileDirectory} 2775 root ${cfg.group} -" ];
 
         services.prometheus.exporters.node = mkIf fleet.prometheus.nodeExporter {
           enabledCollectors = [ "textfile" ];
