@@ -161,12 +161,12 @@ class OtelSink:
         self._record = record
         self._env = env
         self._report = report
-        self._timeline = _Timeline()
+        self.timeline = _Timeline()
 
     def handle(self, events: Sequence[Event]) -> None:
         for event in events:
             if isinstance(event, _KEPT):
-                self._timeline.add(event)
+                self.timeline.add(event)
 
     def close(self) -> None:
         record = self._record.to_record()
@@ -181,7 +181,7 @@ class OtelSink:
         try:
             provider = self._provider(record)
             try:
-                export(provider.get_tracer(SERVICE), record, self._timeline,
+                export(provider.get_tracer(SERVICE), record, self.timeline,
                        self._record.started.hostname if self._record.started else None)
             finally:
                 provider.shutdown()  # flushes the batch: one request for the whole trace

@@ -15,7 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from parsers.events import (
+    BuildFinished,
+    BuildStarted,
+    DerivationFinished,
+    DerivationStarted,
+    DownloadFinished,
+    DownloadStarted,
+)
+from sinks.otel import OtelSink, export
+from sinks.record import BuildRecord
 from tests.conftest import ROOT, run_wrapper
 
 
@@ -181,3 +194,39 @@ def test_without_the_otel_extra_the_build_runs_and_says_what_to_install(tmp_path
                       PYTHONPATH=f"{tmp_path / 'shadow'}:{ROOT}")
     assert run.returncode == 0
     assert run.stderr.count("pip install 'nixos-build-status[otel]'") == 1
+
+
+def test_remote_builders_and_substitutions_in_the_tree() -> None:
+    """The parts the fakes' recordings do not have: a derivation built on a remote
+    builder, downloads from a cache (the SDK's in-memory exporter keeps the spans)."""
+    def at(second: int) -> str:
+        return f"2026-11-24T11:30:{second:02d}.000Z"
+
+    events = [
+        BuildStarted(build_id=str(uuid.uuid4()), target="os", action="build", ts=at(0)),
+        DownloadStarted(path="/nix/store/a-glibc", name="glibc", ts=at(2)),
+        DerivationStarted(drv_path="/nix/store/d-hello.drv", name="hello",
+                          machine="ssh://builder1", ts=at(3)),
+        DownloadFinished(path="/nix/store/a-glibc", name="glibc", bytes=4096, ts=at(4)),
+        DerivationFinished(drv_path="/nix/store/d-hello.drv", name="hello", ts=at(9)),
+        BuildFinished(exit_code=0, success=True, built=1, downloaded=1, ts=at(10)),
+    ]
+    record = BuildRecord()
+    record.handle(events)
+    sink = OtelSink(record, {}, print)
+    sink.handle(events)
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    export(provider.get_tracer("test"), record.to_record(), sink.timeline, "here")
+    spans = {s.name: s for s in memory.get_finished_spans()}
+    assert set(spans) == {"RUN nixos-build os build", "RUN evaluation", "RUN hello",
+                          "RUN substitutions"}
+    hello = spans["RUN hello"]
+    assert hello.attributes is not None and hello.attributes["cicd.worker.name"] == "ssh://builder1"
+    assert (hello.end_time or 0) - (hello.start_time or 0) == 6_000_000_000
+    subs = spans["RUN substitutions"].attributes
+    assert subs is not None and subs["nixos_build.substitutions.bytes"] == 4096
+    assert subs["nixos_build.substitutions.count"] == 1
+    evaluation = spans["RUN evaluation"]
+    assert (evaluation.end_time or 0) - (evaluation.start_time or 0) == 2_000_000_000
