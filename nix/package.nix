@@ -5,11 +5,14 @@
 #
 #   pkgs.callPackage ./nix/package.nix { }          # from a checkout
 #   pkgs.callPackage ./nix/package.nix { src = self; }   # from the flake
+#   pkgs.callPackage ./nix/package.nix { withOtel = true; }   # with the otel extra (--otel)
 {
   lib,
   python3Packages,
   installShellFiles,
   src ? lib.cleanSource ../.,
+  # the otel extra: OpenTelemetry traces of each build (--otel; docs/fleet.md)
+  withOtel ? false,
 }:
 
 let
@@ -22,12 +25,18 @@ python3Packages.buildPythonApplication {
   pyproject = true;
 
   build-system = [ python3Packages.hatchling ];
-  dependencies = with python3Packages; [
-    anyio
-    trio
-    msgspec
-    rich
-  ];
+  dependencies =
+    with python3Packages;
+    [
+      anyio
+      trio
+      msgspec
+      rich
+    ]
+    ++ lib.optionals withOtel [
+      opentelemetry-sdk
+      opentelemetry-exporter-otlp-proto-http
+    ];
   nativeBuildInputs = [ installShellFiles ];
 
   # The man pages and completions are generated from the argument parsers and committed

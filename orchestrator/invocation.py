@@ -133,6 +133,12 @@ class Request:
     # --result-file KIND:PATH as (kind, path) pairs.
     ci: str = "auto"
     result_files: tuple[tuple[str, str], ...] = ()
+    # Fleet outputs (docs/fleet.md): node_exporter's textfile directory, journal
+    # entries, OpenTelemetry traces; each also switched on by its variable
+    # (orchestrator/fleet.py).
+    prometheus_dir: str | None = None
+    journal: bool = False
+    otel: bool = False
 
 
 @dataclass(frozen=True)

@@ -248,6 +248,9 @@ class BuildSession:
 
             sinks.append(ResultFiles([parse_result_file(f"{kind}:{path}")
                                       for kind, path in self.request.result_files], self.record))
+        from orchestrator.fleet import fleet_sinks
+
+        sinks.extend(fleet_sinks(self.request, self.env, self.record, self.report))
         ci = self._ci_console()
         if ci is not None:
             sinks.append(ci)

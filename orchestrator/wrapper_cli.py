@@ -95,7 +95,23 @@ def build_parser() -> argparse.ArgumentParser:
     tool.add_argument("--tool-arg", metavar="ARG", action="append", default=[],
                       help="give ARG to the tool itself (repeat for each word)")
     _add_ci_options(parser)
+    _add_fleet_options(parser)
     return parser
+
+
+def _add_fleet_options(parser: argparse.ArgumentParser) -> None:
+    """Metrics, journal entries and traces for fleets (docs/fleet.md, docs/metrics.md)."""
+    group = parser.add_argument_group("fleet")
+    group.add_argument("--prometheus-textfile", metavar="DIR", dest="prometheus_dir",
+                       help="after the build, write DIR/nixos-build.prom for node_exporter's "
+                            "textfile collector (default: $NIXOS_BUILD_PROMETHEUS_DIR)")
+    group.add_argument("--journal", action="store_true",
+                       help="send a few structured entries per build to the systemd journal "
+                            "(also NIXOS_BUILD_JOURNAL=1)")
+    group.add_argument("--otel", action="store_true",
+                       help="export the build as an OpenTelemetry trace over OTLP/HTTP, "
+                            "configured by the standard OTEL_* variables (also "
+                            "NIXOS_BUILD_OTEL=1; needs the otel extra)")
 
 
 def _add_ci_options(parser: argparse.ArgumentParser) -> None:
@@ -147,6 +163,7 @@ def parse_request(argv: Sequence[str]) -> Request:
         specialisation=ns.specialisation, show_trace=ns.show_trace,
         tool_args=tuple(ns.tool_arg),
         ci=ns.ci, result_files=tuple(ns.result_file),
+        prometheus_dir=ns.prometheus_dir, journal=ns.journal, otel=ns.otel,
     )
     validate(request)
     return request

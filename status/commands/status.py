@@ -48,6 +48,10 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", metavar="TIME", default="1 hour ago",
                         help="count journal errors since TIME (journalctl --since syntax; "
                              "default '1 hour ago')")
+    parser.add_argument("--prometheus-textfile", metavar="DIR", dest="prometheus_dir",
+                        help="also write the report's metrics to DIR/nixos-status.prom for "
+                             "node_exporter's textfile collector (default: "
+                             "$NIXOS_BUILD_PROMETHEUS_DIR; docs/metrics.md)")
 
 
 def register(sub: Any) -> None:
@@ -83,6 +87,29 @@ def options_from(args: argparse.Namespace) -> Any:
                          verbose=args.verbose)
 
 
+PROMETHEUS_ENV = "NIXOS_BUILD_PROMETHEUS_DIR"
+
+
+def _write_metrics(args: argparse.Namespace, report: Any) -> None:
+    """The textfile, when asked for.  From the variable (set for every user by the NixOS
+    module) a directory this user cannot write is passed over in silence; a directory
+    given with the option that cannot be written is reported.  Never the exit code."""
+    directory = args.prometheus_dir or os.environ.get(PROMETHEUS_ENV)
+    if not directory:
+        return
+    if not args.prometheus_dir and not os.access(directory, os.W_OK):
+        return
+    from pathlib import Path
+
+    from records.files import describe
+    from status.prometheus import write
+
+    try:
+        write(Path(directory), report, os.environ, args.timeout)
+    except OSError as exc:
+        sys.stderr.write(f"nixos-build-status: metrics not written: {describe(exc)}\n")
+
+
 def run(args: argparse.Namespace) -> int:
     from status.report import collect
 
@@ -92,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"nixos-build-status: error: {exc}\n")
         return EXIT_USAGE
     report = collect(options)
+    _write_metrics(args, report)
     if args.json:
         from status.schema import encode_report
 

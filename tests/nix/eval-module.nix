@@ -30,6 +30,8 @@ let
     ;
   isType = t: v: isAttrs v && (v._type or null) == t;
   isPackage = v: isAttrs v && v ? outPath;
+  isString = builtins.isString;
+  isLines = s: s != "" && builtins.substring (builtins.stringLength s - 1) 1 s == "\n";
 
   pkgs = rec {
     inherit lib;
@@ -95,6 +97,10 @@ let
       )
     else if isList a && isList b then
       a ++ b
+    # two multi-line strings (''...'', ending in a newline): lines, joined as nixpkgs'
+    # types.lines does (security.sudo.extraConfig defined by two of our modules)
+    else if isString a && isString b && isLines a && isLines b then
+      a + "\n" + b
     else if a == b then
       a
     else

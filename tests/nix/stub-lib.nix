@@ -32,6 +32,11 @@ rec {
     priority = 1000;
     inherit content;
   };
+  mkForce = content: {
+    _type = "override";
+    priority = 50;
+    inherit content;
+  };
   literalExpression = text: {
     _type = "literalExpression";
     inherit text;
@@ -43,6 +48,9 @@ rec {
     nullOr = t: type "nullOr ${t.name}" (v: v == null || t.check v);
   };
   optional = cond: value: if cond then [ value ] else [ ];
+  optionals = cond: values: if cond then values else [ ];
+  inherit (builtins) concatStringsSep;
+  escapeShellArg = arg: "'${builtins.replaceStrings [ "'" ] [ "'\\''" ] (toString arg)}'";
   optionalString = cond: value: if cond then value else "";
   optionalAttrs = cond: value: if cond then value else { };
   genAttrs =

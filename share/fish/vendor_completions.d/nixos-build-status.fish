@@ -51,7 +51,7 @@ function _shtab_nixos_build_status_using
 end
 
 set -g _shtab_nixos_build_status_commands events errors status history generations lib-path lib debug-bundle
-set -g _shtab_nixos_build_status_opts_with_value --count --diff --eval-timeout --log-dir --max-bytes --output --since --timeout -n -o
+set -g _shtab_nixos_build_status_opts_with_value --count --diff --eval-timeout --log-dir --max-bytes --output --prometheus-textfile --since --timeout -n -o
 
 complete -c nixos-build-status -e
 complete -c nixos-build-status -f
@@ -65,6 +65,7 @@ complete -c nixos-build-status -n _shtab_nixos_build_status_using -l log-dir -x 
 complete -c nixos-build-status -n _shtab_nixos_build_status_using -l eval-timeout -x -d 'give up evaluating after this long (default 60, or NIXOS_BUILD_EVAL_TIMEOUT)'
 complete -c nixos-build-status -n _shtab_nixos_build_status_using -l timeout -x -d 'time limit for each of systemctl, journalctl, nixos-version (default 5)'
 complete -c nixos-build-status -n _shtab_nixos_build_status_using -l since -x -d 'count journal errors since TIME (journalctl --since syntax; default '"'"'1 hour ago'"'"')'
+complete -c nixos-build-status -n _shtab_nixos_build_status_using -l prometheus-textfile -x -d 'also write the report'"'"'s metrics to DIR/nixos-status.prom for node_exporter'"'"'s textfile collector (default: $NIXOS_BUILD_PROMETHEUS_DIR; docs/metrics.md)'
 complete -c nixos-build-status -n '_shtab_nixos_build_status_using; and test $_shtab_nixos_build_status_npos -eq 0' -a events -d 'Parse a saved log (plain nix, nom'"'"'s view, internal-json, activation output, mixed) into the event stream the wrapper emits with --events ndjson.'
 complete -c nixos-build-status -n '_shtab_nixos_build_status_using events' -s h -l help -d 'show this help message and exit'
 complete -c nixos-build-status -n '_shtab_nixos_build_status_using events' -l no-log-lines -d 'leave log lines out'
@@ -82,6 +83,7 @@ complete -c nixos-build-status -n '_shtab_nixos_build_status_using status' -l lo
 complete -c nixos-build-status -n '_shtab_nixos_build_status_using status' -l eval-timeout -x -d 'give up evaluating after this long (default 60, or NIXOS_BUILD_EVAL_TIMEOUT)'
 complete -c nixos-build-status -n '_shtab_nixos_build_status_using status' -l timeout -x -d 'time limit for each of systemctl, journalctl, nixos-version (default 5)'
 complete -c nixos-build-status -n '_shtab_nixos_build_status_using status' -l since -x -d 'count journal errors since TIME (journalctl --since syntax; default '"'"'1 hour ago'"'"')'
+complete -c nixos-build-status -n '_shtab_nixos_build_status_using status' -l prometheus-textfile -x -d 'also write the report'"'"'s metrics to DIR/nixos-status.prom for node_exporter'"'"'s textfile collector (default: $NIXOS_BUILD_PROMETHEUS_DIR; docs/metrics.md)'
 complete -c nixos-build-status -n '_shtab_nixos_build_status_using; and test $_shtab_nixos_build_status_npos -eq 0' -a history -d 'The builds recorded in build-history.json (the wrapper keeps the last 100), newest first.'
 complete -c nixos-build-status -n '_shtab_nixos_build_status_using history' -s h -l help -d 'show this help message and exit'
 complete -c nixos-build-status -n '_shtab_nixos_build_status_using history' -s n -l count -x -d 'show the last N builds (default 10; 0: all)'

@@ -51,7 +51,7 @@ function _shtab_nixos_build_wrapper_using
 end
 
 set -g _shtab_nixos_build_wrapper_commands 
-set -g _shtab_nixos_build_wrapper_opts_with_value --backup-extension --build-host --ci --console --events --flake --log-dir --result-file --specialisation --target-host --tool-arg
+set -g _shtab_nixos_build_wrapper_opts_with_value --backup-extension --build-host --ci --console --events --flake --log-dir --prometheus-textfile --result-file --specialisation --target-host --tool-arg
 
 complete -c nixos-build-wrapper -e
 complete -c nixos-build-wrapper -f
@@ -75,4 +75,7 @@ complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l show-trac
 complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l tool-arg -x -d 'give ARG to the tool itself (repeat for each word)'
 complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l ci -xka "auto github gitlab buildkite off" -d 'render for a CI log: folded groups per derivation, heartbeats, error annotations and a job summary. auto (default): github, gitlab or buildkite when GITHUB_ACTIONS, GITLAB_CI or BUILDKITE is set and --console is auto; off: never'
 complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l result-file -x -d 'also write junit:PATH (JUnit XML: a test case per derivation, evaluation and activation) or json:PATH (the record); repeatable'
+complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l prometheus-textfile -x -d 'after the build, write DIR/nixos-build.prom for node_exporter'"'"'s textfile collector (default: $NIXOS_BUILD_PROMETHEUS_DIR)'
+complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l journal -d 'send a few structured entries per build to the systemd journal (also NIXOS_BUILD_JOURNAL=1)'
+complete -c nixos-build-wrapper -n _shtab_nixos_build_wrapper_using -l otel -d 'export the build as an OpenTelemetry trace over OTLP/HTTP, configured by the standard OTEL_* variables (also NIXOS_BUILD_OTEL=1; needs the otel extra)'
 complete -c nixos-build-wrapper -n '_shtab_nixos_build_wrapper_using; and test $_shtab_nixos_build_wrapper_npos -eq 0' -ka "home os" -d 'os (NixOS) or home (Home Manager)'
