@@ -84,7 +84,7 @@ class LogStream:
 
     def has_partial(self) -> bool:
         """An unfinished line is waiting."""
-        return bool(self._splitter.pending)
+        return self._splitter.has_pending()
 
     def feed(self, data: bytes) -> list[Event]:
         self.state.tracker.now_ms = self.clock.monotonic_ms()
