@@ -152,7 +152,7 @@ class InternalJsonParser:
                 drv = act.drv if act is not None else None
                 fields = message.fields
                 if drv is not None and fields and type(fields[0]) is str:
-                    drv.tail.append(fields[0])
+                    drv.log(fields[0])
                     self.out.append(LogLine(text=fields[0], source="build", drv_path=drv.path,
                                             name=drv.name))
                 else:
