@@ -27,6 +27,7 @@ class LogStream:
         self._splitter = LineSplitter()
         self._prompted = b""
         self._log_lines = log_lines
+        self.json.log_lines = self.text.log_lines = log_lines  # none made when none is wanted
         self._seq = 0
         self._started_ms: int | None = None
 
@@ -103,15 +104,9 @@ class LogStream:
         return self._stamp()
 
     def _lines(self, lines: list[bytes]) -> None:
-        json_line = self.json.line
-        text_line = self.text.line
-        for line in lines:
-            if line.startswith(PREFIX):
-                json_line(line[5:])
-            elif line.startswith(b"^C") and line.lstrip(b"^C").startswith(PREFIX):
-                json_line(line.lstrip(b"^C")[5:])  # the terminal echoed Ctrl-C first
-            else:
-                text_line(line.decode("utf-8", "replace").rstrip("\r"))
+        # The JSON parser runs the loop (nix's lines are most of them); it hands the
+        # others back here.
+        self.json.lines(lines, self.text.raw_line)
 
     def _stamp(self) -> list[Event]:
         out = self.state.out

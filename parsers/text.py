@@ -78,6 +78,7 @@ class TextParser:
         self.policy = state.policy
         self._plan = state.plan
         self._lineno = 0
+        self.log_lines = True  # False: no sink reads log.line events (``LogStream``)
         self._block: blocks.Block | None = None
         self._status: activation.StatusBlock | None = None
         self._nom = nomview.NomView()
@@ -112,6 +113,11 @@ class TextParser:
 
     # --- per line ---------------------------------------------------------------------
 
+    def raw_line(self, line: bytes) -> None:
+        """A line as read (``LogStream``): invalid UTF-8 replaced, the PTY's ``\\r``
+        before the newline dropped."""
+        self.line(line.decode("utf-8", "replace").rstrip("\r"), logged=self.log_lines)
+
     def line(self, raw: str, *, logged: bool = True) -> None:
         if logged:  # not for text read again out of a report (parsers/nh.py)
             self.out.append(LogLine(text=raw))
@@ -145,7 +151,8 @@ class TextParser:
                     self._close_block()
                 return
             self._close_block()
-        if self._plan.active and self._plan.feed(text):
+        plan = self._plan
+        if plan.active and plan.feed(text):
             return
         first = text[:1]
         if first == " " or first == "\t":
