@@ -131,8 +131,10 @@ class InternalJsonParser:
     # The hot path: ~98% of nom's log are Progress results of a transfer, most of which
     # change nothing worth reporting.  The loop over a read's lines is here, with the
     # common cases inline, because a function call per line costs as much as the rest.
-    def lines(self, lines: list[bytes], text: Callable[[bytes], None]) -> None:
-        """A read's lines: nix's (``@nix {…}``) parsed here, the others to ``text``."""
+    def lines(self, lines: list[bytes], text: Callable[[str, bool], None]) -> None:
+        """A read's lines: nix's (``@nix {…}``) parsed here, the others decoded (invalid
+        UTF-8 replaced, the PTY's ``\\r`` before the newline dropped) and handed to
+        ``text`` (``TextParser.line``) with whether to make ``log.line`` events."""
         decode = self._decode
         activities = self._activities
         log_lines = self.log_lines
@@ -142,7 +144,7 @@ class InternalJsonParser:
                 if line.startswith(b"^C") and line.lstrip(b"^C").startswith(PREFIX):
                     line = line.lstrip(b"^C")  # the terminal echoed Ctrl-C first
                 else:
-                    text(line)
+                    text(line.decode("utf-8", "replace").rstrip("\r"), log_lines)
                     continue
             payload = line[5:]
             try:
@@ -347,7 +349,7 @@ class InternalJsonParser:
 _NOT_JSON = object()
 
 
-def _no_text(line: bytes) -> None:
+def _no_text(line: str, logged: bool) -> None:
     """Only nix's lines reach :meth:`InternalJsonParser.line`."""
 
 

@@ -27,7 +27,7 @@ class LogStream:
         self._splitter = LineSplitter()
         self._prompted = b""
         self._log_lines = log_lines
-        self.json.log_lines = self.text.log_lines = log_lines  # none made when none is wanted
+        self.json.log_lines = log_lines  # none made when none is wanted
         self._seq = 0
         self._started_ms: int | None = None
 
@@ -106,7 +106,7 @@ class LogStream:
     def _lines(self, lines: list[bytes]) -> None:
         # The JSON parser runs the loop (nix's lines are most of them); it hands the
         # others back here.
-        self.json.lines(lines, self.text.raw_line)
+        self.json.lines(lines, self.text.line)
 
     def _stamp(self) -> list[Event]:
         out = self.state.out

@@ -78,7 +78,6 @@ class TextParser:
         self.policy = state.policy
         self._plan = state.plan
         self._lineno = 0
-        self.log_lines = True  # False: no sink reads log.line events (``LogStream``)
         self._block: blocks.Block | None = None
         self._status: activation.StatusBlock | None = None
         self._nom = nomview.NomView()
@@ -113,12 +112,7 @@ class TextParser:
 
     # --- per line ---------------------------------------------------------------------
 
-    def raw_line(self, line: bytes) -> None:
-        """A line as read (``LogStream``): invalid UTF-8 replaced, the PTY's ``\\r``
-        before the newline dropped."""
-        self.line(line.decode("utf-8", "replace").rstrip("\r"), logged=self.log_lines)
-
-    def line(self, raw: str, *, logged: bool = True) -> None:
+    def line(self, raw: str, logged: bool = True) -> None:
         if logged:  # not for text read again out of a report (parsers/nh.py)
             self.out.append(LogLine(text=raw))
         self._lineno += 1
