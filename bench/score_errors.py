@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import re
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,8 +46,10 @@ from parsers.errors.order import ordered_errors  # noqa: E402
 from parsers.events import ErrorEvent  # noqa: E402
 from parsers.replay import extract_bytes  # noqa: E402
 
-REAL_CORPUS = ROOT.parent / "shared" / "corpus" / "real"
-NOM_CORPUS = ROOT.parent / "shared" / "corpus" / "nom"
+# Beside the checkout, or where NIXOS_BUILD_TEST_SHARED points (as for the tests).
+SHARED = Path(os.environ.get("NIXOS_BUILD_TEST_SHARED") or ROOT.parent / "shared")
+REAL_CORPUS = SHARED / "corpus" / "real"
+NOM_CORPUS = SHARED / "corpus" / "nom"
 RECORDED = ROOT / "fixtures" / "recorded"
 
 TARGETS = {"root_cause": 0.95, "recall": 0.90, "precision": 0.90}
