@@ -30,8 +30,8 @@ Figures:
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
