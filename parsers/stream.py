@@ -31,6 +31,10 @@ class LogStream:
         self._seq = 0
         self._started_ms: int | None = None
 
+    def keep_log_lines(self, keep: bool) -> None:
+        """Make ``log.line`` events or not (before the first :meth:`feed`)."""
+        self._log_lines = self.json.log_lines = keep
+
     # --- lifecycle --------------------------------------------------------------------
 
     def begin(self, started: BuildStarted) -> list[Event]:

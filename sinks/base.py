@@ -44,6 +44,10 @@ class Handlers:
 
 
 class Sink(Protocol):
+    """A consumer of events.  One that reads no ``log.line`` event says so with a
+    class attribute ``log_lines = False``: when no sink reads them, none is made
+    (they are most of the events).  Without it, a sink is taken to read them."""
+
     name: str
 
     def handle(self, events: Sequence[Event]) -> None: ...
@@ -61,6 +65,10 @@ class SinkSet:
         self._sinks = list(sinks)
         self._report = report
         self.failed: dict[str, str] = {}
+
+    def reads_log_lines(self) -> bool:
+        """Any sink reads ``log.line`` events."""
+        return any(getattr(sink, "log_lines", True) for sink in self._sinks)
 
     def dispatch(self, events: Sequence[Event]) -> None:
         if not events:
