@@ -139,6 +139,8 @@ class InternalJsonParser:
         activities = self._activities
         log_lines = self.log_lines
         out = self.out
+        result, progress, log_line = _Result, RES_PROGRESS, RES_BUILD_LOG_LINE
+        copy_path, file_transfer = ACT_COPY_PATH, ACT_FILE_TRANSFER
         for line in lines:
             if not line.startswith(PREFIX):
                 if line.startswith(b"^C") and line.lstrip(b"^C").startswith(PREFIX):
@@ -152,17 +154,19 @@ class InternalJsonParser:
             except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
                 self._undecodable(payload)
                 continue
-            if type(message) is _Result:
+            if type(message) is result:
                 kind = message.type
-                if kind == RES_PROGRESS:
+                if kind == progress:
                     act = activities.get(message.id)
                     if act is None:
                         continue
-                    fields = message.fields
-                    if len(fields) == 4:
+                    # Any: the four are checked where it matters (a string never gets
+                    # here as "done"; "expected" as a string raises at the comparison).
+                    fields: list[Any] = message.fields
+                    if len(fields) == 4 and type(fields[0]) is int:
                         done, expected, running, failed = fields
-                        if type(done) is int and type(expected) is int:
-                            if act.kind == ACT_COPY_PATH or act.kind == ACT_FILE_TRANSFER:
+                        try:
+                            if act.kind == copy_path or act.kind == file_transfer:
                                 # Report each percent of a transfer once, and its end.
                                 pct = done * 100 // expected if expected > 0 else -1
                                 if pct == act.pct and done != expected and act.last == (
@@ -171,8 +175,10 @@ class InternalJsonParser:
                                 act.pct = pct
                             elif act.last == (done, expected, running, failed):
                                 continue
+                        except TypeError:
+                            pass  # reported whole by _progress
                     self._progress(act, message, payload)
-                elif kind == RES_BUILD_LOG_LINE:
+                elif kind == log_line:
                     # The second most frequent line: a builder's output.
                     act = activities.get(message.id)
                     drv = act.drv if act is not None else None
