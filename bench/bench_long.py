@@ -2,8 +2,8 @@
 meter redrawing itself with ``\\r`` and no ``\\n`` for 1 / 10 / 30 MB, through
 nixos-build-wrapper (PTY, raw log, parsing, records, console) and through
 ``nixos-build-status events``.  Time must grow linearly: the growth ratios 1 → 10 MB
-and 10 → 30 MB are printed beside the linear ones (10× and 3×; quadratic is 100× and
-9×).  Max RSS is printed too (lines over 16 MiB are cut, so it stays bounded)."""
+and 10 → 30 MB are printed (linear at most 10× and 3×, less with the fixed start-up;
+quadratic up to 100× and 9×).  Max RSS is printed too (lines over 16 MiB are cut, so it stays bounded)."""
 
 from __future__ import annotations
 
@@ -33,14 +33,14 @@ def cr_only(mb: int) -> Path:
 
 
 def growth(name: str, empty: float, times: list[float], rss: list[int]) -> None:
-    """Times, and the growth of the time above an empty run's (start-up, probes)."""
+    """Times and their growth 1 -> 10 -> 30 MB.  Linear work under a fixed start-up
+    grows by at most 10x and 3x (the quadratic splitter of before grew 16x and 4.8x
+    through the wrapper); 20% is allowed for a noisy machine."""
     cells = "  ".join(f"{mb:>2} MB {t:5.2f} s" for mb, t in zip(SIZES_MB, times, strict=True))
-    work = [max(t - empty, 0.01) for t in times]
-    r1, r2 = work[1] / work[0], work[2] / work[1]
-    verdict = "linear" if r1 <= 20 and r2 <= 4.5 else "NOT linear"
-    print(f"{name:32} {cells}  (empty {empty:.2f} s); growth above empty {r1:4.1f}x, "
-          f"{r2:3.1f}x ({verdict}: linear is 10x, 3x; quadratic 100x, 9x); "
-          f"max RSS {max(rss) / 1024:.0f} MiB")
+    r1, r2 = times[1] / times[0], times[2] / times[1]
+    verdict = "linear" if r1 <= 12 and r2 <= 3.6 else "NOT linear"
+    print(f"{name:32} {cells}  (no output: {empty:.2f} s); growth {r1:4.1f}x, {r2:3.1f}x: "
+          f"{verdict}; max RSS {max(rss) / 1024:.0f} MiB")
 
 
 def main() -> None:
