@@ -95,11 +95,13 @@ _NixMessage = _Start | _Stop | _Result | _Msg
 
 
 class _Activity:
-    __slots__ = ("drv", "expected", "id", "kind", "last", "level", "path", "pct", "reported")
+    __slots__ = ("drv", "expected", "id", "kind", "last", "level", "path", "pct", "reported",
+                 "transfer")
 
     def __init__(self, id: int, kind: int, path: str | None, level: int, reported: bool) -> None:
         self.id = id
         self.kind = kind
+        self.transfer = kind == ACT_COPY_PATH or kind == ACT_FILE_TRANSFER  # progress in %
         self.path = path
         self.level = level
         self.reported = reported
@@ -140,7 +142,6 @@ class InternalJsonParser:
         log_lines = self.log_lines
         out = self.out
         result, progress, log_line = _Result, RES_PROGRESS, RES_BUILD_LOG_LINE
-        copy_path, file_transfer = ACT_COPY_PATH, ACT_FILE_TRANSFER
         for line in lines:
             if not line.startswith(PREFIX):
                 if line.startswith(b"^C") and line.lstrip(b"^C").startswith(PREFIX):
@@ -166,7 +167,7 @@ class InternalJsonParser:
                     if len(fields) == 4 and type(fields[0]) is int:
                         done, expected, running, failed = fields
                         try:
-                            if act.kind == copy_path or act.kind == file_transfer:
+                            if act.transfer:
                                 # Report each percent of a transfer once, and its end.
                                 pct = done * 100 // expected if expected > 0 else -1
                                 if pct == act.pct and done != expected and act.last == (
