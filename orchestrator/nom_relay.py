@@ -30,7 +30,8 @@ PREFIX = b"@nix "
 # an ELF whose C source holds the path as a string literal, so it is among the binary's
 # NUL-terminated strings; makeWrapper's shell script (older nixpkgs) has it quoted.
 _WRAPPED_NOM = re.compile(rb"(/[^'\":\s\x00]*nix-output-monitor[^/'\":\s\x00]*/bin)")
-WRAPPER_BYTES = 1 << 20  # a makeBinaryWrapper ELF is some 20 KiB; a script far less
+WRAPPER_BYTES = 1 << 20
+_NOM, _TEXT = 1, 2  # where a line goes  # a makeBinaryWrapper ELF is some 20 KiB; a script far less
 
 
 def find_nom(which: Callable[[str], str | None]) -> str | None:
@@ -65,30 +66,50 @@ class NomRelay:
         self._report = report or (lambda message: None)
         self._env = env
         self._proc: subprocess.Popen[bytes] | None = None
-        self._pending = b""           # an unfinished line not yet classified
-        self._shown = 0               # bytes of that line already written to the terminal
+        # The line being read: None until its first bytes say where it goes (up to
+        # five, held in _head), then _NOM or _TEXT.  Its bytes are passed on as they
+        # come, never held: a long line or a progress meter redrawn with \r and no
+        # \n costs linear time and no memory.
+        self._dest: int | None = None
+        self._head = b""
         self._broken = False
 
     def feed(self, data: bytes) -> None:
-        data = self._pending + data
-        lines = data.split(b"\n")
-        tail = lines.pop()
-        for line in lines:
-            self._line(line + b"\n")
-        self._pending = tail
-        if tail and not PREFIX.startswith(tail[:5]) and not tail.startswith(PREFIX):
-            # Text the tool is still writing (a prompt): show it now.
-            self._stop_nom()
-            write_all(self._out, tail[self._shown:])
-            self._shown = len(tail)
-
-    def _line(self, line: bytes) -> None:
-        shown, self._shown = self._shown, 0
-        if line.startswith(PREFIX):
-            self._to_nom(line)
+        if not data:
             return
-        self._stop_nom()
-        write_all(self._out, line[shown:])
+        # Consecutive pieces for one destination go out in one write.
+        runs: list[tuple[int, list[bytes]]] = []
+        pieces = data.split(b"\n")
+        last = len(pieces) - 1
+        for i, piece in enumerate(pieces):
+            ended = i < last
+            dest = self._dest
+            if dest is None:
+                piece = self._head + piece
+                if not ended and len(piece) < len(PREFIX) and PREFIX.startswith(piece):
+                    self._head = piece  # "@ni": could still be either
+                    continue
+                self._head = b""
+                dest = _NOM if piece.startswith(PREFIX) else _TEXT
+            if ended:
+                piece += b"\n"
+                self._dest = None
+            else:
+                self._dest = dest
+            if not piece:
+                continue
+            if runs and runs[-1][0] == dest:
+                runs[-1][1].append(piece)
+            else:
+                runs.append((dest, [piece]))
+        for dest, parts in runs:
+            out = parts[0] if len(parts) == 1 else b"".join(parts)
+            if dest == _NOM:
+                self._to_nom(out)
+            else:
+                # Text of the tool's (a prompt, nh's next step): nom's run ends here.
+                self._stop_nom()
+                write_all(self._out, out)
 
     def _to_nom(self, line: bytes) -> None:
         if self._broken:
@@ -126,11 +147,10 @@ class NomRelay:
 
     def close(self) -> None:
         """End of output: the unfinished line, and nom's last frame."""
-        if self._pending:
-            if self._pending.startswith(PREFIX):
-                self._to_nom(self._pending)
-            else:
-                self._stop_nom()
-                write_all(self._out, self._pending[self._shown:])
-            self._pending = b""
+        if self._head:
+            # An unfinished line too short to be nix's: the tool's text.
+            self._stop_nom()
+            write_all(self._out, self._head)
+            self._head = b""
+        self._dest = None
         self._stop_nom()

@@ -143,6 +143,8 @@ class BuildSession:
         if inv.real_nom:
             self._relay = NomRelay(inv.real_nom, report=self.report, env=self.env)
         sinks = self._sinks = self._build_sinks()
+        # --quiet without --events: nothing reads log.line events, so none is made.
+        self.stream.keep_log_lines(self.request.log_lines and sinks.reads_log_lines())
         sinks.dispatch(self.stream.begin(BuildStarted(
             build_id=self.files.build_id if self.files else buildfiles.new_build_id(),
             source="wrapper",

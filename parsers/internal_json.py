@@ -9,6 +9,7 @@ it is valid JSON, else a ``log.line`` with the text as written.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final, cast
 
 import msgspec
@@ -62,7 +63,7 @@ _GENERIC_MAX_LEVEL: Final = 4
 Field = str | int
 
 
-class _Start(msgspec.Struct, tag="start", tag_field="action"):
+class _Start(msgspec.Struct, tag="start", tag_field="action", gc=False):
     id: int
     type: int = 0
     level: int = 0
@@ -71,18 +72,18 @@ class _Start(msgspec.Struct, tag="start", tag_field="action"):
     parent: int = 0  # Nix >= 2.18 and Lix; 0: none
 
 
-class _Stop(msgspec.Struct, tag="stop", tag_field="action"):
+class _Stop(msgspec.Struct, tag="stop", tag_field="action", gc=False):
     id: int
 
 
-class _Result(msgspec.Struct, tag="result", tag_field="action"):
+class _Result(msgspec.Struct, tag="result", tag_field="action", gc=False):
     id: int
     type: int
     fields: list[Field] = []
     payload: dict[str, Any] | None = None  # Determinate Nix: parsers/payloads.py
 
 
-class _Msg(msgspec.Struct, tag="msg", tag_field="action"):
+class _Msg(msgspec.Struct, tag="msg", tag_field="action", gc=False):
     level: int = 0
     msg: str = ""
     file: str | None = None
@@ -91,17 +92,21 @@ class _Msg(msgspec.Struct, tag="msg", tag_field="action"):
     raw_msg: str | None = None  # Nix >= 2.4: the message without "error:" and layout
 
 
+# gc=False: a decoded line holds only numbers, strings and lists of them (no cycle is
+# possible), and a million of them a second need not be tracked by the collector.
 _NixMessage = _Start | _Stop | _Result | _Msg
 
 
 
 
 class _Activity:
-    __slots__ = ("drv", "expected", "id", "kind", "last", "level", "path", "pct", "reported")
+    __slots__ = ("drv", "expected", "id", "kind", "last", "level", "path", "pct", "reported",
+                 "transfer")
 
     def __init__(self, id: int, kind: int, path: str | None, level: int, reported: bool) -> None:
         self.id = id
         self.kind = kind
+        self.transfer = kind == ACT_COPY_PATH or kind == ACT_FILE_TRANSFER  # progress in %
         self.path = path
         self.level = level
         self.reported = reported
@@ -121,55 +126,84 @@ class InternalJsonParser:
         self.tracker = state.tracker
         self.plan = state.plan
         self._decode = msgspec.json.Decoder(_NixMessage).decode
+        # False: no sink reads log.line events, so none is made (``LogStream``).
+        self.log_lines = True
         self._activities: dict[int, _Activity] = {}
         self._last_status: dict[int, str] = {}
 
-    # The hot path: one call per line, ~98% of them Progress results of a transfer,
-    # most of which change nothing worth reporting.  Kept inline on purpose.
     def line(self, payload: bytes) -> None:
-        try:
-            message = self._decode(payload)
-        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
-            self._undecodable(payload)
-            return
-        if type(message) is _Result:
-            if message.type == RES_PROGRESS:
-                act = self._activities.get(message.id)
-                if act is None:
-                    return
-                try:
-                    done, expected, running, failed = message.fields
-                    if act.kind == ACT_COPY_PATH or act.kind == ACT_FILE_TRANSFER:
-                        # Report each percent of a transfer once, and its end.
-                        pct = done * 100 // expected if expected > 0 else -1  # type: ignore[operator]
-                        if pct == act.pct and done != expected and act.last == (
-                                expected, running, failed):
-                            return
-                        act.pct = pct
-                    elif act.last == (done, expected, running, failed):
-                        return
-                except (ValueError, TypeError):
-                    pass
-                self._progress(act, message, payload)
-            elif message.type == RES_BUILD_LOG_LINE:
-                # The second most frequent line: a builder's output.
-                act = self._activities.get(message.id)
-                drv = act.drv if act is not None else None
-                fields = message.fields
-                if drv is not None and fields and type(fields[0]) is str:
-                    drv.tail.append(fields[0])
-                    self.out.append(LogLine(text=fields[0], source="build", drv_path=drv.path,
-                                            name=drv.name))
+        """One line's JSON (the bytes after ``@nix ``)."""
+        self.lines([PREFIX + payload], _no_text)
+
+    # The hot path: ~98% of nom's log are Progress results of a transfer, most of which
+    # change nothing worth reporting.  The loop over a read's lines is here, with the
+    # common cases inline, because a function call per line costs as much as the rest.
+    def lines(self, lines: list[bytes], text: Callable[[str, bool], None]) -> None:
+        """A read's lines: nix's (``@nix {…}``) parsed here, the others decoded (invalid
+        UTF-8 replaced, the PTY's ``\\r`` before the newline dropped) and handed to
+        ``text`` (``TextParser.line``) with whether to make ``log.line`` events."""
+        decode = self._decode
+        activities = self._activities
+        log_lines = self.log_lines
+        out = self.out
+        result, progress, log_line = _Result, RES_PROGRESS, RES_BUILD_LOG_LINE
+        for line in lines:
+            if not line.startswith(PREFIX):
+                if line.startswith(b"^C") and line.lstrip(b"^C").startswith(PREFIX):
+                    line = line.lstrip(b"^C")  # the terminal echoed Ctrl-C first
+                else:
+                    text(line.decode("utf-8", "replace").rstrip("\r"), log_lines)
+                    continue
+            payload = line[5:]
+            try:
+                message = decode(payload)
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+                self._undecodable(payload)
+                continue
+            if type(message) is result:
+                kind = message.type
+                if kind == progress:
+                    act = activities.get(message.id)
+                    if act is None:
+                        continue
+                    # Any: the four are checked where it matters (a string never gets
+                    # here as "done"; "expected" as a string raises at the comparison).
+                    fields: list[Any] = message.fields
+                    if len(fields) == 4 and type(fields[0]) is int:
+                        done, expected, running, failed = fields
+                        try:
+                            if act.transfer:
+                                # Report each percent of a transfer once, and its end.
+                                pct = done * 100 // expected if expected > 0 else -1
+                                if pct == act.pct and done != expected and act.last == (
+                                        expected, running, failed):
+                                    continue
+                                act.pct = pct
+                            elif act.last == (done, expected, running, failed):
+                                continue
+                        except TypeError:
+                            pass  # reported whole by _progress
+                    self._progress(act, message, payload)
+                elif kind == log_line:
+                    # The second most frequent line: a builder's output.
+                    act = activities.get(message.id)
+                    drv = act.drv if act is not None else None
+                    fields = message.fields
+                    if drv is not None and fields and type(fields[0]) is str:
+                        drv.log(fields[0])
+                        if log_lines:
+                            out.append(LogLine(text=fields[0], source="build",
+                                               drv_path=drv.path, name=drv.name))
+                    else:
+                        self._result(message, payload)
                 else:
                     self._result(message, payload)
-            else:
-                self._result(message, payload)
-        elif type(message) is _Start:
-            self._start(message)
-        elif type(message) is _Stop:
-            self._stop(message.id)
-        elif isinstance(message, _Msg):
-            self._msg(message)
+            elif type(message) is _Start:
+                self._start(message)
+            elif type(message) is _Stop:
+                self._stop(message.id)
+            elif type(message) is _Msg:
+                self._msg(message)
 
     def _undecodable(self, payload: bytes) -> None:
         data = _decode_any(payload)
@@ -331,6 +365,10 @@ class InternalJsonParser:
 
 
 _NOT_JSON = object()
+
+
+def _no_text(line: str, logged: bool) -> None:
+    """Only nix's lines reach :meth:`InternalJsonParser.line`."""
 
 
 def _decode_any(payload: bytes) -> Any:

@@ -4,7 +4,7 @@ which of the errors the parsers find are reported, and how."""
 
 from __future__ import annotations
 
-from parsers.derivations import FINISHED, Tracker
+from parsers.derivations import Tracker
 from parsers.errors.finding import Finding
 from parsers.errors.policy import ErrorPolicy
 from parsers.events import ErrorEvent, Event
@@ -40,5 +40,4 @@ class ParseState:
         "Finished", or every derivation nix started is known to have been built."""
         if self.activated or self.succeeded:
             return True
-        drvs = self.tracker.drvs.values()
-        return bool(drvs) and all(d.state == FINISHED for d in drvs)
+        return self.tracker.got_through()

@@ -27,8 +27,13 @@ class LogStream:
         self._splitter = LineSplitter()
         self._prompted = b""
         self._log_lines = log_lines
+        self.json.log_lines = log_lines  # none made when none is wanted
         self._seq = 0
         self._started_ms: int | None = None
+
+    def keep_log_lines(self, keep: bool) -> None:
+        """Make ``log.line`` events or not (before the first :meth:`feed`)."""
+        self._log_lines = self.json.log_lines = keep
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -88,7 +93,7 @@ class LogStream:
 
     def has_partial(self) -> bool:
         """An unfinished line is waiting."""
-        return bool(self._splitter.pending)
+        return self._splitter.has_pending()
 
     def feed(self, data: bytes) -> list[Event]:
         self.state.tracker.now_ms = self.clock.monotonic_ms()
@@ -114,15 +119,9 @@ class LogStream:
         return self._stamp()
 
     def _lines(self, lines: list[bytes]) -> None:
-        json_line = self.json.line
-        text_line = self.text.line
-        for line in lines:
-            if line.startswith(PREFIX):
-                json_line(line[5:])
-            elif line.startswith(b"^C") and line.lstrip(b"^C").startswith(PREFIX):
-                json_line(line.lstrip(b"^C")[5:])  # the terminal echoed Ctrl-C first
-            else:
-                text_line(line.decode("utf-8", "replace").rstrip("\r"))
+        # The JSON parser runs the loop (nix's lines are most of them); it hands the
+        # others back here.
+        self.json.lines(lines, self.text.line)
 
     def _stamp(self) -> list[Event]:
         out = self.state.out

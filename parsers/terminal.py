@@ -32,8 +32,19 @@ _HOST = re.compile(r"\s{0,40}[\w.@:-]{1,64} \| ")
 
 def visible(raw: str) -> str:
     """The text a terminal would show last on this line, without escapes."""
-    if "\r" not in raw and "\x1b" not in raw:
-        return raw
+    if "\x1b" not in raw:
+        if "\r" not in raw:
+            return raw
+        # Carriage returns only (a progress meter): the last non-blank redraw, found
+        # from the end without splitting a line of a million redraws into a list.
+        end = len(raw)
+        while end >= 0:
+            start = raw.rfind("\r", 0, end)
+            part = raw[start + 1:end]
+            if part.strip():
+                return part
+            end = start
+        return ""
     parts = _RESET.split(raw)
     for part in reversed(parts):
         text = strip_ansi(part) if "\x1b" in part else part

@@ -20,10 +20,12 @@ substring tests and one dictionary lookup on its first two characters.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Final
 
 from parsers import activation, nh, nomview
+from parsers.derivations import MAX_OPEN
 from parsers.errors import blocks
 from parsers.errors import classify as nixerrors
 from parsers.errors.finding import Finding
@@ -62,6 +64,7 @@ _PROGRESS = re.compile(r"^(?:\[\d+(?:/\d+){0,3} (?:built|copied)\b[^\]]*\]|evalu
 _NIX_CRASH: Final = "terminating due to unexpected unrecoverable internal error: "
 
 _FRAME_CHARS: Final = nomview.FRAME_CHARS
+_MAX_NAMES: Final = 2 * MAX_OPEN  # "name> " prefixes remembered
 _STEPS: Final = activation.STEPS
 
 
@@ -88,7 +91,8 @@ class TextParser:
         self._bare_phases = 0  # stdenv phase banners seen before any nix framing
         self._bare_output: str | None = None  # the output path a bare builder log names
         self._journals = 0  # journal prefixes of the current line
-        self._by_name: dict[str, str] = {}  # "name> " prefixes to derivation paths
+        # "name> " prefixes to derivation paths (ordered: the oldest go first).
+        self._by_name: OrderedDict[str, str] = OrderedDict()
         # Keyed by a line's first two characters: most lines (a builder's output) find
         # no handler at all.
         self._handlers: dict[str, Callable[[str], bool]] = {
@@ -108,7 +112,7 @@ class TextParser:
 
     # --- per line ---------------------------------------------------------------------
 
-    def line(self, raw: str, *, logged: bool = True) -> None:
+    def line(self, raw: str, logged: bool = True) -> None:
         if logged:  # not for text read again out of a report (parsers/nh.py)
             self.out.append(LogLine(text=raw))
         self._lineno += 1
@@ -141,7 +145,8 @@ class TextParser:
                     self._close_block()
                 return
             self._close_block()
-        if self._plan.active and self._plan.feed(text):
+        plan = self._plan
+        if plan.active and plan.feed(text):
             return
         first = text[:1]
         if first == " " or first == "\t":
@@ -446,10 +451,13 @@ class TextParser:
         drv = self.state.tracker.start(path, machine)
         # nix -L and nom prefix log lines with the name without its version (nix's
         # DrvName: up to the first dash not followed by a letter), nom sometimes whole.
-        self._by_name.setdefault(drv.name, path)
+        by_name = self._by_name
+        by_name.setdefault(drv.name, path)
         m = _VERSION_DASH.search(drv.name)
         if m:
-            self._by_name.setdefault(drv.name[:m.start()], path)
+            by_name.setdefault(drv.name[:m.start()], path)
+        if len(by_name) > _MAX_NAMES:  # bounded memory: the oldest names go first
+            by_name.popitem(last=False)
 
     def _prefixed_build_output(self, name: str, rest: str) -> bool:
         """``name> text``: a builder's log line as nix -L and nom print it."""

@@ -13,12 +13,11 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from parsers.clock import Clock, SystemClock
 from parsers.events import (
     Activation,
-    BuildFinished,
     DerivationFailed,
     ErrorEvent,
     Event,
@@ -28,6 +27,7 @@ from parsers.events import (
 )
 from parsers.store import strip_ansi
 from records.files import write_all
+from sinks.base import Handlers
 from sinks.console_state import ConsoleState
 from sinks.console_tree import (
     Line,
@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 
     from records.buildtimes import BuildTimes
 
+# rich's own Literal for Console(color_system=...).
+ColorSystem = Literal["auto", "standard", "256", "truecolor", "windows"]
 MIN_FRAME_MS = 100      # at most ten redraws a second, however fast events come
 MAX_FRAME_MS = 1000     # timers move at least once a second
 SYNC_START, SYNC_END = "\x1b[?2026h", "\x1b[?2026l"
@@ -63,7 +65,8 @@ class LiveConsole:
 
     def __init__(self, fd: int = 2, *, clock: Clock | None = None,
                  size: Callable[[], tuple[int, int]] | None = None,
-                 footer: Callable[[], list[str]] | None = None, color_system: str | None = "auto",
+                 footer: Callable[[], list[str]] | None = None,
+                 color_system: ColorSystem | None = "auto",
                  build_times: BuildTimes | None = None, graph: DrvGraph | None = None
                  ) -> None:
         from rich.console import Console
@@ -76,7 +79,7 @@ class LiveConsole:
         self.tree = TreeModel(graph)
         self.eta = Eta(build_times)
         self._buffer = io.StringIO()
-        self._rich: Console = Console(file=self._buffer, force_terminal=True, color_system=color_system,  # type: ignore[arg-type]
+        self._rich: Console = Console(file=self._buffer, force_terminal=True, color_system=color_system,
                                       highlight=False, emoji=False, markup=False, soft_wrap=False)
         self._pending: list[str] = []      # lines to print above the block
         self._block: list[int] = []        # cell widths of the block's lines on screen
@@ -84,6 +87,10 @@ class LiveConsole:
         self._dirty = True
         self._prompt = ""                  # the unfinished line shown; block suspended
         self.frames = 0
+        self._handlers = (
+            Handlers().on(LogLine, self._log_line).on(Prompt, self._prompt_event)
+            .on(DerivationFailed, self._failed).on(Activation, self._activation)
+            .on(UnitFailed, self._unit_failed).on(ErrorEvent, self._error))
 
     # --- sink interface ---------------------------------------------------------------
 
@@ -93,28 +100,34 @@ class LiveConsole:
         self.tree.update(events)
         self.eta.update(events, now)
         self._dirty = True
-        for event in events:
-            kind = type(event)
-            if kind is LogLine:
-                if event.source == "tool":  # type: ignore[attr-defined]
-                    self._tool_line(event.text)  # type: ignore[attr-defined]
-            elif kind is Prompt:
-                self._show_prompt(event.text)  # type: ignore[attr-defined]
-            elif kind is DerivationFailed:
-                self._pending.extend(self._failure_lines(event))  # type: ignore[arg-type]
-            elif kind is Activation:
-                # Each step stays in the scrollback, marked, in the order it happened.
-                self._mark_line(event.text, self._styled("⚙ ", "cyan") + event.text)  # type: ignore[attr-defined]
-            elif kind is UnitFailed:
-                # The tool's warning naming the failed units, in red (once for all).
-                text = event.text or f"{event.unit} failed"  # type: ignore[attr-defined]
-                self._mark_line(text, self._styled(text, "bold red"))
-            elif kind is ErrorEvent and not event.drv_path:  # type: ignore[attr-defined]
-                self._pending.extend(self._error_lines(event))  # type: ignore[arg-type]
-            elif kind is BuildFinished:
-                return
+        self._handlers(events)
+        if self.state.finished is not None:
+            return  # the summary is drawn by close()
         if now - self._last_frame_ms >= MIN_FRAME_MS:
             self._frame(now)
+
+    def _log_line(self, event: LogLine) -> None:
+        if event.source == "tool":
+            self._tool_line(event.text)
+
+    def _prompt_event(self, event: Prompt) -> None:
+        self._show_prompt(event.text)
+
+    def _failed(self, event: DerivationFailed) -> None:
+        self._pending.extend(self._failure_lines(event))
+
+    def _activation(self, event: Activation) -> None:
+        # Each step stays in the scrollback, marked, in the order it happened.
+        self._mark_line(event.text, self._styled("⚙ ", "cyan") + event.text)
+
+    def _unit_failed(self, event: UnitFailed) -> None:
+        # The tool's warning naming the failed units, in red (once for all).
+        text = event.text or f"{event.unit} failed"
+        self._mark_line(text, self._styled(text, "bold red"))
+
+    def _error(self, event: ErrorEvent) -> None:
+        if not event.drv_path:
+            self._pending.extend(self._error_lines(event))
 
     def tick(self) -> None:
         now = self._clock.monotonic_ms()

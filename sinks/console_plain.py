@@ -24,6 +24,7 @@ from parsers.events import (
     Prompt,
 )
 from parsers.store import strip_ansi
+from sinks.base import Handlers
 from sinks.summary_text import error_lines, summary_lines
 from sinks.summary_text import format_duration as duration
 
@@ -45,6 +46,14 @@ class PlainConsole:
         self._footer = footer
         self._finished: BuildFinished | None = None
         self._errors: list[ErrorEvent] = []
+        # What is kept for the summary, and (unless --quiet) what is shown as it comes.
+        self._kept = Handlers().on(BuildFinished, self._build_finished).on(ErrorEvent, self._error)
+        self._shown = (
+            Handlers().on(BuildFinished, self._build_finished).on(ErrorEvent, self._error)
+            .on(LogLine, self._log_line).on(Prompt, self._prompt_event)
+            .on(DerivationStarted, self._started).on(DerivationFinished, self._built)
+            .on(DerivationFailed, self._failed).on(DerivationAborted, self._aborted)
+            .on(Message, self._message).on(Plan, self._plan))
 
     def _text(self, text: str) -> str:
         return text if self._color else strip_ansi(text)
@@ -56,39 +65,39 @@ class PlainConsole:
         self._out.write(text + "\n")
 
     def handle(self, events: Sequence[Event]) -> None:
-        for event in events:
-            kind = type(event)
-            if kind is BuildFinished:
-                self._finished = event  # type: ignore[assignment]
-            elif kind is ErrorEvent:
-                self._errors.append(event)  # type: ignore[arg-type]
-            if not self._progress:
-                continue
-            if kind is LogLine:
-                if event.source == "tool" and self._tool_text:  # type: ignore[attr-defined]
-                    self._tool_line(event.text)  # type: ignore[attr-defined]
-            elif kind is Prompt:
-                if self._tool_text:
-                    self._show_prompt(event.text)  # type: ignore[attr-defined]
-            elif kind is DerivationStarted:
-                machine = f" on {event.machine}" if event.machine else ""  # type: ignore[attr-defined]
-                self._line(f"building {event.name}{machine}")  # type: ignore[attr-defined]
-            elif kind is DerivationFinished:
-                self._line(f"built {event.name} in {duration(event.duration_ms)}")  # type: ignore[attr-defined]
-            elif kind is DerivationFailed:
-                self._failed(event)  # type: ignore[arg-type]
-            elif kind is DerivationAborted:
-                self._line(f"aborted {event.name}")  # type: ignore[attr-defined]
-            elif kind is ErrorEvent:
-                if event.kind != "build-failure" or not event.drv_path:  # type: ignore[attr-defined]
-                    for line in error_lines(event):  # type: ignore[arg-type]
-                        self._line(self._text(line))
-            elif kind is Message:
-                if event.level in ("error", "warn"):  # type: ignore[attr-defined]
-                    self._line(self._text(event.text))  # type: ignore[attr-defined]
-            elif kind is Plan:
-                self._plan(event)  # type: ignore[arg-type]
+        (self._shown if self._progress else self._kept)(events)
         self._out.flush()
+
+    def _build_finished(self, event: BuildFinished) -> None:
+        self._finished = event
+
+    def _error(self, event: ErrorEvent) -> None:
+        self._errors.append(event)
+        if self._progress and (event.kind != "build-failure" or not event.drv_path):
+            for line in error_lines(event):
+                self._line(self._text(line))
+
+    def _log_line(self, event: LogLine) -> None:
+        if event.source == "tool" and self._tool_text:
+            self._tool_line(event.text)
+
+    def _prompt_event(self, event: Prompt) -> None:
+        if self._tool_text:
+            self._show_prompt(event.text)
+
+    def _started(self, event: DerivationStarted) -> None:
+        machine = f" on {event.machine}" if event.machine else ""
+        self._line(f"building {event.name}{machine}")
+
+    def _built(self, event: DerivationFinished) -> None:
+        self._line(f"built {event.name} in {duration(event.duration_ms)}")
+
+    def _aborted(self, event: DerivationAborted) -> None:
+        self._line(f"aborted {event.name}")
+
+    def _message(self, event: Message) -> None:
+        if event.level in ("error", "warn"):
+            self._line(self._text(event.text))
 
     def _tool_line(self, text: str) -> None:
         text = self._text(text)

@@ -31,6 +31,7 @@ from parsers.events import (
     UploadFinished,
     UploadStarted,
 )
+from sinks.base import Handlers
 
 TAIL_LINES = 3
 
@@ -78,58 +79,71 @@ class ConsoleState:
         self.last_tool_line: str | None = None
         self.last_active: str | None = None
         self._evaluations: dict[int, str] = {}
+        self._now_ms = 0  # the batch's time, for the handlers
+        self._handlers = (
+            Handlers()
+            .on(Progress, self._progress).on(LogLine, self._log).on(Phase, self._phase)
+            .on(DerivationStarted, self._started).on(DerivationFinished, self._finished)
+            .on(DerivationFailed, self._failed).on(DerivationAborted, self._aborted)
+            .on(DownloadStarted, self._download_started)
+            .on(DownloadFinished, self._download_done)
+            .on(UploadStarted, self._upload_started).on(UploadFinished, self._upload_done)
+            .on(ErrorEvent, self.errors.append).on(Plan, self._plan)
+            .on(Activation, self._activation).on(ActivityStarted, self._activity)
+            .on(ActivityStopped, self._activity_stopped)
+            .on(BuildStarted, self._build_started).on(BuildFinished, self._build_finished))
 
     def update(self, events: Sequence[Event], now_ms: int) -> None:
-        for event in events:
-            kind = type(event)
-            if kind is Progress:
-                self._progress(event)  # type: ignore[arg-type]
-            elif kind is LogLine:
-                self._log(event)  # type: ignore[arg-type]
-            elif kind is Phase:
-                build = self.running.get(event.drv_path)  # type: ignore[attr-defined]
-                if build is not None:
-                    build.phase = event.phase  # type: ignore[attr-defined]
-            elif kind is DerivationStarted:
-                self._started(event, now_ms)  # type: ignore[arg-type]
-            elif kind is DerivationFinished:
-                self._ended(event.drv_path)  # type: ignore[attr-defined]
-                self.built += 1
-                self.built_names.append(event.name)  # type: ignore[attr-defined]
-            elif kind is DerivationFailed:
-                self._ended(event.drv_path)  # type: ignore[attr-defined]
-                self.failed += 1
-                self.failures.append(event)  # type: ignore[arg-type]
-            elif kind is DerivationAborted:
-                self._ended(event.drv_path)  # type: ignore[attr-defined]
-                self.aborted += 1
-            elif kind is DownloadStarted:
-                self.downloads[event.path] = Transfer(event.name, event.source, now_ms)  # type: ignore[attr-defined]
-            elif kind is DownloadFinished:
-                self._download_done(event)  # type: ignore[arg-type]
-            elif kind is UploadStarted:
-                self.uploads[event.path] = Transfer(event.name, event.destination, now_ms)  # type: ignore[attr-defined]
-            elif kind is UploadFinished:
-                self.uploads.pop(event.path, None)  # type: ignore[attr-defined]
-                self.uploaded += 1
-            elif kind is ErrorEvent:
-                self.errors.append(event)  # type: ignore[arg-type]
-            elif kind is Plan:
-                self.planned_builds.update(event.builds)  # type: ignore[attr-defined]
-                self.planned_downloads += len(event.downloads)  # type: ignore[attr-defined]
-            elif kind is Activation:
-                self.activation = event  # type: ignore[assignment]
-                self.evaluating = None
-            elif kind is ActivityStarted:
-                self._activity(event, now_ms)  # type: ignore[arg-type]
-            elif kind is ActivityStopped:
-                if self._evaluations.pop(event.id, None) is not None:  # type: ignore[attr-defined]
-                    self.evaluating = next(reversed(self._evaluations.values()), None)
-            elif kind is BuildStarted:
-                self.started = event  # type: ignore[assignment]
-                self.started_ms = now_ms
-            elif kind is BuildFinished:
-                self.finished = event  # type: ignore[assignment]
+        self._now_ms = now_ms
+        self._handlers(events)
+
+    def _phase(self, event: Phase) -> None:
+        build = self.running.get(event.drv_path)
+        if build is not None:
+            build.phase = event.phase
+
+    def _finished(self, event: DerivationFinished) -> None:
+        self._ended(event.drv_path)
+        self.built += 1
+        self.built_names.append(event.name)
+
+    def _failed(self, event: DerivationFailed) -> None:
+        self._ended(event.drv_path)
+        self.failed += 1
+        self.failures.append(event)
+
+    def _aborted(self, event: DerivationAborted) -> None:
+        self._ended(event.drv_path)
+        self.aborted += 1
+
+    def _download_started(self, event: DownloadStarted) -> None:
+        self.downloads[event.path] = Transfer(event.name, event.source, self._now_ms)
+
+    def _upload_started(self, event: UploadStarted) -> None:
+        self.uploads[event.path] = Transfer(event.name, event.destination, self._now_ms)
+
+    def _upload_done(self, event: UploadFinished) -> None:
+        self.uploads.pop(event.path, None)
+        self.uploaded += 1
+
+    def _plan(self, event: Plan) -> None:
+        self.planned_builds.update(event.builds)
+        self.planned_downloads += len(event.downloads)
+
+    def _activation(self, event: Activation) -> None:
+        self.activation = event
+        self.evaluating = None
+
+    def _activity_stopped(self, event: ActivityStopped) -> None:
+        if self._evaluations.pop(event.id, None) is not None:
+            self.evaluating = next(reversed(self._evaluations.values()), None)
+
+    def _build_started(self, event: BuildStarted) -> None:
+        self.started = event
+        self.started_ms = self._now_ms
+
+    def _build_finished(self, event: BuildFinished) -> None:
+        self.finished = event
 
     def _progress(self, event: Progress) -> None:
         if event.scope == "copy-path" and event.path is not None:
@@ -147,8 +161,8 @@ class ConsoleState:
             build.tail.append(event.text)
             self.last_active = event.drv_path
 
-    def _started(self, event: DerivationStarted, now_ms: int) -> None:
-        self.running[event.drv_path] = RunningBuild(event.name, event.machine, now_ms)
+    def _started(self, event: DerivationStarted) -> None:
+        self.running[event.drv_path] = RunningBuild(event.name, event.machine, self._now_ms)
         self.planned_builds.discard(event.drv_path)
         self.last_active = event.drv_path
         self.evaluating = None
@@ -165,12 +179,12 @@ class ConsoleState:
         self.downloaded_bytes += event.bytes or (transfer.expected if transfer else 0)
         self.planned_downloads = max(0, self.planned_downloads - 1)
 
-    def _activity(self, event: ActivityStarted, now_ms: int) -> None:
+    def _activity(self, event: ActivityStarted) -> None:
         text = event.text
         if text.startswith(("evaluating derivation", "evaluating file", "fetching", "copying '")):
             self._evaluations[event.id] = text
             if self.evaluating_since_ms is None:
-                self.evaluating_since_ms = now_ms  # the evaluation phase began
+                self.evaluating_since_ms = self._now_ms  # the evaluation phase began
             self.evaluating = text
 
     @property

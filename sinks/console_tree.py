@@ -26,6 +26,7 @@ from parsers.events import (
     Plan,
 )
 from parsers.store import drv_name, strip_ansi
+from sinks.base import Handlers
 from sinks.build_tree import Row, roots_of, tree_rows
 from sinks.console_state import ConsoleState, Transfer
 from sinks.drv_graph import DrvGraph
@@ -47,12 +48,6 @@ _NAME_STYLE: dict[Status, str] = {
     "waiting": "blue", "running": "bold yellow", "built": "green", "failed": "red",
     "aborted": "dim",
 }
-_STATUS_OF: dict[type[Event], Status] = {
-    DerivationStarted: "running",
-    DerivationFinished: "built",
-    DerivationFailed: "failed",
-    DerivationAborted: "aborted",
-}
 TREE = "dim blue"
 
 
@@ -67,24 +62,38 @@ class TreeModel:
         self._has_tree = False
         self.version = 0   # changes with any derivation's state: the tree is redrawn then
         self._rows: tuple[tuple[int, int], list[Row]] | None = None
+        self._handlers = (
+            Handlers().on(Plan, self._plan).on(DerivationStarted, self._started)
+            .on(DerivationFinished, self._built).on(DerivationFailed, self._failed)
+            .on(DerivationAborted, self._aborted))
 
     def update(self, events: Sequence[Event]) -> None:
-        for event in events:
-            kind = type(event)
-            if kind is Plan:
-                for path in event.builds:  # type: ignore[attr-defined]
-                    if path not in self.status:
-                        self.status[path] = "waiting"
-                        self._needs = None
-                        self.version += 1
-            else:
-                status = _STATUS_OF.get(kind)
-                if status is not None:
-                    path = event.drv_path  # type: ignore[attr-defined]
-                    if path not in self.status:
-                        self._needs = None
-                    self.status[path] = status
-                    self.version += 1
+        self._handlers(events)
+
+    def _plan(self, event: Plan) -> None:
+        for path in event.builds:
+            if path not in self.status:
+                self.status[path] = "waiting"
+                self._needs = None
+                self.version += 1
+
+    def _set(self, path: str, status: Status) -> None:
+        if path not in self.status:
+            self._needs = None
+        self.status[path] = status
+        self.version += 1
+
+    def _started(self, event: DerivationStarted) -> None:
+        self._set(event.drv_path, "running")
+
+    def _built(self, event: DerivationFinished) -> None:
+        self._set(event.drv_path, "built")
+
+    def _failed(self, event: DerivationFailed) -> None:
+        self._set(event.drv_path, "failed")
+
+    def _aborted(self, event: DerivationAborted) -> None:
+        self._set(event.drv_path, "aborted")
 
     def needs(self) -> dict[str, list[str]]:
         if self._needs is None:

@@ -75,6 +75,7 @@ def append_history(path: Path, entry: Any, limit: int = HISTORY_LIMIT,
 
 class History:
     name = "build-history.json"
+    log_lines = False  # reads no log.line event (sinks/base.py)
 
     def __init__(self, path: Path, record: BuildRecord,
                  report: Callable[[str], None] | None = None,

@@ -57,6 +57,7 @@ def encode(fields: Sequence[tuple[str, str]]) -> bytes:
 
 class JournalSink:
     name = "journal"
+    log_lines = False  # reads no log.line event (sinks/base.py)
 
     def __init__(self, record: BuildRecord, env: Mapping[str, str]) -> None:
         self._record = record

@@ -155,6 +155,7 @@ class _Problems(logging.Handler):
 
 class OtelSink:
     name = "opentelemetry"
+    log_lines = False  # reads no log.line event (sinks/base.py)
 
     def __init__(self, record: BuildRecord, env: Mapping[str, str],
                  report: Callable[[str], None]) -> None:

@@ -189,6 +189,7 @@ class PrometheusTextfile:
     """The sink: counts downloaded bytes; at the end, merges the build into the file."""
 
     name = "prometheus textfile"
+    log_lines = False  # reads no log.line event (sinks/base.py)
 
     def __init__(self, directory: Path, record: BuildRecord,
                  clock: Callable[[], float], lock_timeout: float = LOCK_TIMEOUT_S) -> None:

@@ -50,6 +50,7 @@ class BuildRecord:
     """Accumulates the record from events."""
 
     name = "build record"
+    log_lines = False  # reads no log.line event (sinks/base.py)
 
     def __init__(self) -> None:
         self.started: BuildStarted | None = None

@@ -324,6 +324,7 @@ class ResultFiles:
     """Writes the asked-for result files when the build ends."""
 
     name = "result files"
+    log_lines = False  # reads no log.line event (sinks/base.py)
 
     def __init__(self, files: Sequence[ResultFile], record: BuildRecord) -> None:
         self.files = list(files)

@@ -20,6 +20,7 @@ LOCK_TIMEOUT_S = 30.0
 
 class LastBuildJson:
     name = "last-build.json"
+    log_lines = False  # reads no log.line event (sinks/base.py)
 
     def __init__(self, path: Path, record: BuildRecord,
                  link_log: Callable[[], None] | None = None,

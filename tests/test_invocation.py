@@ -135,3 +135,32 @@ def test_a_nom_that_cannot_start_is_reported_and_the_rest_still_shows(tmp_path: 
     assert out.read_bytes() == b"> done\n"
     assert len(reports) == 1 and "cannot start nom" in reports[0]
     assert os.path.exists(out)
+
+
+def relay_through(tmp_path: Path, name: str, chunks: list[bytes]) -> tuple[bytes, bytes]:
+    (tmp_path / name).mkdir()
+    nom, saw = fake_nom(tmp_path / name)
+    out = tmp_path / name / "terminal"
+    with open(out, "wb") as terminal:
+        relay = NomRelay(nom, out_fd=terminal.fileno())
+        for chunk in chunks:
+            relay.feed(chunk)
+        relay.close()
+    return out.read_bytes(), saw.read_bytes()
+
+
+def test_the_relay_passes_the_same_bytes_whatever_the_reads(tmp_path: Path):
+    # Lines are passed on as they come, never held until their newline: a long line or
+    # a \r-only progress meter costs linear time.  Where reads end changes nothing.
+    data = (b"> Building\n@nix {\"action\":\"stop\",\"id\":1}\n@ni\n@\n"
+            + b"\r".join(b"[%d/9 built]" % i for i in range(3000)) + b"\n"
+            + b"@nix {\"action\":\"msg\",\"msg\":\"" + b"x" * 200_000 + b"\"}\n"
+            + b"@nix {\"action\":\"stop\",\"id\":2}\n> done\n@n")
+    whole = relay_through(tmp_path, "whole", [data])
+    assert whole[0].startswith(b"> Building\n[nom frame: 1 lines]\n@ni\n@\n[0/9 built]\r")
+    assert whole[0].endswith(b"> done\n@n")
+    assert whole[1].count(b"--EOF--") == 2 and len(whole[1]) > 200_000
+    assert relay_through(tmp_path, "pieces", [data[i:i + 4096] for i in range(0, len(data), 4096)]) == whole
+    small = data[:60] + data[-40:]
+    assert (relay_through(tmp_path, "bytes", [small[i:i + 1] for i in range(len(small))])
+            == relay_through(tmp_path, "small", [small]))

@@ -53,3 +53,33 @@ def test_bounded_lines_keep_every_byte_and_memory_stays_bounded(data, cuts):
         assert len(splitter.pending) <= 7
     lines += splitter.feed(data[pos:]) + splitter.flush()
     assert b"".join(lines) == data.replace(b"\n", b"")
+
+
+@given(st.binary(max_size=300), st.lists(st.integers(min_value=0, max_value=300), max_size=12))
+def test_bounded_lines_do_not_depend_on_where_reads_end(data, cuts):
+    # A long line is cut at multiples of the limit from its start, and one of exactly
+    # that length followed by its newline is one piece, not a piece and an empty line.
+    cuts = [c for c in cuts if c <= len(data)]
+    lines = split_all(data, cuts, max_line=5)
+    assert lines == split_all(data, [], max_line=5)
+    assert all(len(line) <= 5 for line in lines)
+
+
+def test_a_line_of_exactly_the_limit_read_in_pieces_is_one_line():
+    splitter = LineSplitter(max_line=10)
+    assert splitter.feed(b"x" * 10) == []
+    assert splitter.feed(b"y" * 10) == [b"x" * 10]
+    assert splitter.feed(b"\nz") == [b"y" * 10]
+    assert splitter.flush() == [b"z"]
+
+
+def test_a_tail_arriving_a_byte_at_a_time_is_joined_once():
+    # The unfinished line is kept as its reads (linear time for a huge line or a
+    # progress meter redrawn with \r and no \n); it comes out whole.
+    splitter = LineSplitter()
+    for byte in b"a\rb\rc":
+        assert splitter.feed(bytes([byte])) == []
+    assert splitter.has_pending()
+    assert splitter.pending == b"a\rb\rc"
+    assert splitter.feed(b"d\n") == [b"a\rb\rcd"]
+    assert not splitter.has_pending()

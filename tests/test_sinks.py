@@ -202,3 +202,21 @@ def test_last_build_json_is_valid_json_with_the_record(tmp_path: Path):
     LastBuildJson(tmp_path / "last-build.json", record).close()
     assert json.loads((tmp_path / "last-build.json").read_text())["buildId"] == "b2"
     assert os.stat(tmp_path / "last-build.json").st_mode & 0o777 == 0o644
+
+
+def test_log_lines_are_made_only_when_a_sink_reads_them(tmp_path: Path):
+    # --quiet without --events: the record and the files read no log.line event, so
+    # the stream makes none (they are most of the events); any other sink gets them.
+    from parsers.clock import ManualClock
+    from parsers.stream import LogStream
+    from sinks.ndjson import NdjsonSink
+
+    record = BuildRecord()
+    files = SinkSet([record, LastBuildJson(tmp_path / "last-build.json", record)], print)
+    assert not files.reads_log_lines()
+    with open(tmp_path / "events", "wb") as out:
+        assert SinkSet([record, NdjsonSink(out.fileno())], print).reads_log_lines()
+    stream = LogStream(ManualClock())
+    stream.keep_log_lines(files.reads_log_lines())
+    events = stream.feed(b"hello\n@nix {\"action\":\"msg\",\"level\":3,\"msg\":\"hi\"}\n")
+    assert [type(e).__name__ for e in events] == ["Message"]

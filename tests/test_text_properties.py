@@ -88,3 +88,11 @@ def test_the_pieces_are_total_on_their_own(text):
         block.take(line, 0, lambda message: None)
         activation.step(line)
     assert block.error(False).kind == "activation-unit-failed"
+
+
+@given(st.text(alphabet="ab \t\r", max_size=40))
+def test_a_cr_only_line_shows_its_last_non_blank_redraw(raw):
+    # Found from the end (a progress meter's line can hold a million redraws).
+    raw += "\r"
+    expected = next((part for part in reversed(raw.split("\r")) if part.strip()), "")
+    assert terminal.visible(raw) == expected

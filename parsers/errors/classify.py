@@ -415,7 +415,8 @@ def _evaluation_error(event: Finding, lines: list[str], file: str | None,
             lines[0] = "… " + head[len("error: "):]
             message_at = last
     if message_at:
-        message = (_INNER_ERROR.match(lines[message_at]).group(1) or "").strip()  # type: ignore[union-attr]
+        inner = _INNER_ERROR.match(lines[message_at])
+        message = ((inner.group(1) if inner else None) or "").strip()
         message = f"error: {message}" if message else ""
     elif _BANNER.match(head) or head == "error:":
         message = ""

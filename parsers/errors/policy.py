@@ -33,7 +33,7 @@ from enum import Enum
 from typing import Final
 
 from parsers.activation import StatusBlock, is_activation_summary
-from parsers.derivations import Tracker
+from parsers.derivations import FailReason, Tracker
 from parsers.errors.classify import (
     explain_program_failure,
     is_fetcher_report,
@@ -254,7 +254,8 @@ class ErrorPolicy:
         path = finding.drv_path
         if path and finding.root_cause and finding.kind in _FAILS_DERIVATION:
             tracker = self.tracker
-            reason = "hash-mismatch" if finding.kind == "hash-mismatch" else "builder-failed"
+            reason: FailReason = (
+                "hash-mismatch" if finding.kind == "hash-mismatch" else "builder-failed")
             failed = tracker.fail(path, finding.exit_code, reason, finding.log_tail)
             if failed is not None and not finding.log_tail:
                 finding.log_tail = failed.log_tail
