@@ -205,6 +205,9 @@ class LastBuild(_Record):
     closure_diff: ClosureChange | None = None
     build_host: str | None = None  # --build-host (null: here)
     target_host: str | None = None  # --target-host: where activation ran (null: here)
+    capture: str | None = None  # json-log-path, log-format or text (build.started's)
+    nix_version: str | None = None  # the installed nix's version
+    nix_flavour: str | None = None  # nix, lix or determinate
 
 
 class HistoryEntry(LastBuild):

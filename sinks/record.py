@@ -169,4 +169,7 @@ class BuildRecord:
             closure_diff=self.closure_diff,
             build_host=started.build_host if started else None,
             target_host=started.target_host if started else None,
+            capture=started.capture if started else None,
+            nix_version=started.nix_version if started else None,
+            nix_flavour=started.nix_flavour if started else None,
         )

@@ -31,6 +31,9 @@ def test_flake_nixos_rebuild_streams_through_the_socket(nix_234: NixEra, tmp_pat
     assert (started["capture"], started["nixVersion"], started["nixFlavour"]) == (
         "json-log-path", "2.34.8", "nix")
     assert started["eventsFrom"] == "internal-json"
+    record = run.last_build()  # the record says the same
+    assert (record["capture"], record["nixVersion"], record["nixFlavour"]) == (
+        "json-log-path", "2.34.8", "nix")
     # The tool's argv is the user's: nothing asks nix for a log format.
     (call,) = [c for c in _calls(tmp_path) if c[0] == "nixos-rebuild"]
     assert "--log-format" not in call and "internal-json" not in call
