@@ -34,7 +34,7 @@ from parsers.stream import LogStream
 from records.buildtimes import BUILD_TIMES_JSON, BuildTimes
 from records.files import describe, write_all
 from records.schema import ClosureChange, LastBuild
-from sinks.base import Sink, SinkSet
+from sinks.base import Handlers, Sink, SinkSet
 from sinks.eta import Eta
 from sinks.rawlog import RawLog
 from sinks.record import BuildRecord, generation
@@ -95,6 +95,9 @@ class BuildSession:
         self._structured_pending: list[bytes] = []
         self._activated = False          # an activation step was seen
         self._activation_failed = False  # ... and then a unit or the activation failed
+        # Whether activation failed, whatever the tool's exit code (nh 3.5-4.1 exit 0).
+        self._watch = (Handlers().on(Activation, self._on_activation)
+                       .on(UnitFailed, self._on_unit_failed).on(ErrorEvent, self._on_error))
         self.build_times = BuildTimes()   # earlier builds' times (the log directory's)
         self._eta: Eta | None = Eta(self.build_times)
         self.closure: Any = None          # system.closure.ClosureDiff of the new generation
@@ -283,13 +286,19 @@ class BuildSession:
 
     # --- bytes in ---------------------------------------------------------------------
 
+    def _on_activation(self, event: Activation) -> None:
+        self._activated = True
+
+    def _on_unit_failed(self, event: UnitFailed) -> None:
+        if self._activated:
+            self._activation_failed = True
+
+    def _on_error(self, event: ErrorEvent) -> None:
+        if self._activated and event.root_cause:
+            self._activation_failed = True
+
     def _dispatch(self, events: Sequence[Event]) -> None:
-        for event in events:
-            if isinstance(event, Activation):
-                self._activated = True
-            elif self._activated and (isinstance(event, UnitFailed) or (
-                    isinstance(event, ErrorEvent) and event.root_cause)):
-                self._activation_failed = True
+        self._watch(events)
         if self._eta is not None:
             try:  # the ETA is a nicety: a bug in it never costs the build
                 self._eta.annotate(events, self.clock.monotonic_ms())

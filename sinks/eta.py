@@ -20,8 +20,7 @@ from parsers.events import (
 )
 from parsers.store import drv_name
 from records.buildtimes import BuildTimes, estimate, remaining_ms
-
-_ENDED = (DerivationFinished, DerivationFailed, DerivationAborted)
+from sinks.base import Handlers
 
 
 class Eta:
@@ -34,25 +33,40 @@ class Eta:
         # for the time left; thousands of waiting builds are not summed each time).
         self._queued_ms = 0
         self._queued_known = 0
+        self._now_ms = 0
+        self._annotating = False
+        # One dictionary lookup per event: most events (log lines) concern no ETA.
+        self._handlers = (
+            Handlers().on(Plan, self._plan).on(DerivationStarted, self._started)
+            .on(DerivationFinished, self._ended).on(DerivationFailed, self._ended)
+            .on(DerivationAborted, self._ended).on(Progress, self._progress))
 
     def update(self, events: Sequence[Event], now_ms: int) -> None:
-        for event in events:
-            if isinstance(event, Plan):
-                for path in event.builds:
-                    if path not in self.running and path not in self.waiting:
-                        expected = self.waiting[path] = self.expected(drv_name(path))
-                        if expected is not None:
-                            self._queued_ms += expected
-                            self._queued_known += 1
-            elif isinstance(event, DerivationStarted):
-                self._unqueue(event.drv_path)
-                self.running[event.drv_path] = (event.name, now_ms)
-                self.jobs = max(self.jobs, len(self.running))
-            elif isinstance(event, _ENDED):
-                self.running.pop(event.drv_path, None)
-                self._unqueue(event.drv_path)
-            elif isinstance(event, Progress) and event.scope == "builds":
-                self.jobs = max(self.jobs, event.running)
+        self._now_ms = now_ms
+        self._handlers(events)
+
+    def _plan(self, event: Plan) -> None:
+        for path in event.builds:
+            if path not in self.running and path not in self.waiting:
+                expected = self.waiting[path] = self.expected(drv_name(path))
+                if expected is not None:
+                    self._queued_ms += expected
+                    self._queued_known += 1
+
+    def _started(self, event: DerivationStarted) -> None:
+        self._unqueue(event.drv_path)
+        self.running[event.drv_path] = (event.name, self._now_ms)
+        self.jobs = max(self.jobs, len(self.running))
+
+    def _ended(self, event: DerivationFinished | DerivationFailed | DerivationAborted) -> None:
+        self.running.pop(event.drv_path, None)
+        self._unqueue(event.drv_path)
+
+    def _progress(self, event: Progress) -> None:
+        if event.scope == "builds":
+            self.jobs = max(self.jobs, event.running)
+            if self._annotating:
+                event.eta_ms = self.remaining(self._now_ms)
 
     def _unqueue(self, path: str) -> None:
         if path in self.waiting:
@@ -77,8 +91,10 @@ class Eta:
         return (left or 0) + self._queued_ms // max(1, self.jobs)
 
     def annotate(self, events: Sequence[Event], now_ms: int) -> None:
-        """Follow ``events`` and put the time left into their ``progress`` of all builds."""
-        for event in events:
-            self.update((event,), now_ms)
-            if isinstance(event, Progress) and event.scope == "builds":
-                event.eta_ms = self.remaining(now_ms)
+        """Follow ``events`` and put the time left into their ``progress`` of all builds
+        (each with the time left as of the events before it)."""
+        self._annotating = True
+        try:
+            self.update(events, now_ms)
+        finally:
+            self._annotating = False
