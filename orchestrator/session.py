@@ -308,11 +308,12 @@ class BuildSession:
         if self._sinks is not None:
             self._sinks.dispatch(events)
 
-    def _parse(self, data: bytes) -> None:
+    def _parse(self, feed: Callable[[bytes], list[Event]], data: bytes) -> None:
+        """``data`` through the parser (``feed``: terminal bytes or a structured line)."""
         if self._parser_broken:
             return
         try:
-            events = self.stream.feed(data)
+            events = feed(data)
         except Exception as exc:  # a parser bug must never cost the build
             self._parser_broken = True
             self.report(f"parser stopped ({describe(exc)}); the raw log keeps everything")
@@ -334,15 +335,7 @@ class BuildSession:
         self._structured_pending.append(PREFIX + line + b"\n")
         if self._tty_at_line_start:
             self._flush_structured()
-        if self._parser_broken:
-            return
-        try:
-            events = self.stream.feed_structured(line)
-        except Exception as exc:  # a parser bug must never cost the build
-            self._parser_broken = True
-            self.report(f"parser stopped ({describe(exc)}); the raw log keeps everything")
-            return
-        self._dispatch(events)
+        self._parse(self.stream.feed_structured, line)
 
     def _flush_structured(self) -> None:
         if self._structured_pending:
@@ -362,7 +355,7 @@ class BuildSession:
         elif self.invocation.tool_view:
             with contextlib.suppress(OSError):
                 write_all(2, data)
-        self._parse(data)
+        self._parse(self.stream.feed, data)
 
     # --- the child --------------------------------------------------------------------
 

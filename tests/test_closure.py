@@ -127,3 +127,16 @@ def test_generations_diff_command(tmp_path: Path, two_systems: tuple[str, str]) 
     assert data["before"] == before and data["after"] == after
     unknown = status("--diff", "1", "9")
     assert unknown.returncode == 3 and "no such generation: 9" in unknown.stderr
+
+
+def test_the_records_closure_diff_has_the_computed_ones_keys() -> None:
+    """records/ and system/ are independent layers, so last-build.json's closureDiff
+    (records.schema.ClosureChange) mirrors system.closure.ClosureDiff: the same keys,
+    all the way down, or a record would lose what `generations --diff` shows."""
+    from records.schema import ClosureChange, PackageChange, PackageVersions
+    from system.closure import ClosureDiff, PackageVersion, VersionChange
+
+    pairs = [(ClosureChange, ClosureDiff), (PackageVersions, PackageVersion),
+             (PackageChange, VersionChange)]
+    for ours, theirs in pairs:
+        assert ours.__struct_encode_fields__ == theirs.__struct_encode_fields__, ours
