@@ -75,6 +75,25 @@ def test_a_clue_explains_a_generic_failure_within_the_window_only():
     assert [k for k, _ in reported(out)] == ["other"]  # the stale clue stays weak
 
 
+def test_clues_out_of_the_window_are_hints_at_the_end_in_order_and_never_rescanned():
+    """A long log of clues (an activation's ``Job for … failed`` lines, say) keeps only
+    the window for the next error to scan, and the clues nothing explained are
+    reported, in order, when nothing else is; a unit clue an activation step took back
+    is not."""
+    p, out = policy()
+    for n in range(0, 5000, 50):
+        p.clue(Finding(kind="permission", message=f"Permission denied ({n})"), lineno=n)
+    assert len(p._evidence) == 1   # the window, not the log
+    p.clue(Finding(kind="activation-unit-failed", message="Job for a.service failed"), lineno=6000)
+    p.clue(Finding(kind="out-of-space", message="No space left on device"), lineno=6001)
+    p.clue(Finding(kind="permission", message="Permission denied (last)"), lineno=6100)
+    p.activation_step()   # activation went on: the unit's failure did not end it
+    p.end_of_text()
+    p.flush(1, lambda: False)
+    assert [m for _, m in reported(out)] == [f"Permission denied ({n})" for n in range(0, 5000, 50)] + [
+        "No space left on device", "Permission denied (last)"]
+
+
 def test_a_clue_that_explained_nothing_is_reported_if_nothing_else_is():
     p, out = policy()
     p.clue(Finding(kind="out-of-space", message="No space left on device"), lineno=1)

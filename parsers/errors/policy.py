@@ -73,8 +73,9 @@ class Strength(Enum):
 class ErrorPolicy:
     """The errors of one build: decides, deduplicates, commits to ``out``."""
 
-    __slots__ = ("_clobbered", "_evidence", "_fallbacks", "_seen", "_snippet_failed", "_weak",
-                 "dirty_tree", "errors", "out", "recent", "said", "tracker")
+    __slots__ = ("_clobbered", "_evidence", "_expired", "_expired_units", "_fallbacks", "_seen",
+                 "_snippet_failed", "_weak", "dirty_tree", "errors", "out", "recent", "said",
+                 "tracker")
 
     def __init__(self, out: list[Event], tracker: Tracker) -> None:
         self.out = out
@@ -87,7 +88,12 @@ class ErrorPolicy:
         # program nix ran (git) said before nix reported that it failed.
         self.said: tuple[int, str] | None = None
         self.dirty_tree = False  # True iff nix warned that the flake's Git tree is dirty
-        self._evidence: list[tuple[int, Finding]] = []
+        self._evidence: list[tuple[int, Finding]] = []  # clues in the window, oldest first
+        # Clues past the window, in order: they can explain nothing any more and are weak
+        # at the end.  Kept apart so that a long log costs linear time: each error scans
+        # only the window.  (None: a unit clue a later activation step took back.)
+        self._expired: list[Finding | None] = []
+        self._expired_units: list[int] = []  # where the unit-failure clues are in _expired
         self._weak: list[tuple[Strength, Finding]] = []
         self._fallbacks: list[Finding] = []
         self._seen: set[tuple[str, str | None, str]] = set()
@@ -110,7 +116,8 @@ class ErrorPolicy:
         """An error read from text at line ``lineno``, explained by what came before."""
         if finding.kind == "home-manager-clobber":
             self._clobbered = True
-        recent = [f for n, f in self._evidence if lineno - n <= EVIDENCE_WINDOW]
+        self._expire(lineno)
+        recent = [f for _, f in self._evidence]
         if finding.drv_path and finding.kind == "build-failure":
             output = self.recent
             if output and not finding.log_tail and not self.tracker.tail(finding.drv_path):
@@ -161,7 +168,20 @@ class ErrorPolicy:
 
     def clue(self, finding: Finding, lineno: int) -> None:
         """A line that may explain the next error (see :data:`EVIDENCE_WINDOW`)."""
+        self._expire(lineno)
         self._evidence.append((lineno, finding))
+
+    def _expire(self, lineno: int) -> None:
+        """Move the clues more than EVIDENCE_WINDOW lines before ``lineno`` out of it."""
+        evidence = self._evidence
+        gone = 0
+        while gone < len(evidence) and lineno - evidence[gone][0] > EVIDENCE_WINDOW:
+            gone += 1
+        for _, finding in evidence[:gone]:
+            if finding.kind == "activation-unit-failed":
+                self._expired_units.append(len(self._expired))
+            self._expired.append(finding)
+        del evidence[:gone]
 
     def tool_report(self, finding: Finding, lineno: int) -> None:
         """A tool's own error report (a Rust chain, a Python traceback): a clue when it
@@ -193,6 +213,9 @@ class ErrorPolicy:
         switch-to-configuration fail (it names failed units itself, at its end)."""
         self._evidence = [(n, f) for n, f in self._evidence
                           if f.kind != "activation-unit-failed"]
+        for index in self._expired_units:
+            self._expired[index] = None
+        self._expired_units.clear()
 
     def bare_log_failure(self, output_path: str | None) -> None:
         """A builder's log without nix around it (``nix log``, a CI artifact): it failed
@@ -219,9 +242,14 @@ class ErrorPolicy:
 
     def end_of_text(self) -> None:
         """The text is over: clues that explained nothing are weak errors now."""
+        for expired in self._expired:
+            if expired is not None:
+                self.weak(expired, Strength.HINT)
         for _, finding in self._evidence:
             self.weak(finding, Strength.HINT)
         self._evidence.clear()
+        self._expired.clear()
+        self._expired_units.clear()
 
     def flush(self, exit_code: int | None, got_through: Callable[[], bool]) -> None:
         """End of the build: report fallbacks not covered, then, if no error was found
