@@ -68,24 +68,31 @@ class JsonLogCapture:
                 group.start_soon(self._read, stream)
 
     async def _read(self, stream: anyio.abc.SocketStream) -> None:
-        pending = b""
+        # The unfinished line as its chunks, joined once when it ends: a long line costs
+        # linear time, not a copy of all it has so far per chunk.
+        parts: list[bytes] = []
+        size = 0
         try:
             async with stream:
                 async for chunk in stream:
-                    pending += chunk
-                    if b"\n" not in chunk and len(pending) < MAX_LINE:
+                    if b"\n" not in chunk:
+                        parts.append(chunk)
+                        size += len(chunk)
+                        if size >= MAX_LINE:
+                            self._line(b"".join(parts))
+                            parts, size = [], 0
                         continue
-                    *lines, pending = pending.split(b"\n")
+                    first, *lines, last = chunk.split(b"\n")
+                    parts.append(first)
+                    self._line(b"".join(parts))
                     for line in lines:
                         self._line(line)
-                    if len(pending) >= MAX_LINE:
-                        self._line(pending)
-                        pending = b""
+                    parts, size = ([last], len(last)) if last else ([], 0)
         except (anyio.BrokenResourceError, OSError):
             pass
         finally:
-            if pending:
-                self._line(pending)  # nix died mid-line: what it wrote still counts
+            if parts:
+                self._line(b"".join(parts))  # nix died mid-line: what it wrote still counts
             self._open -= 1
             if self._open == 0:
                 self._idle.set()

@@ -29,6 +29,7 @@ from orchestrator.compat import (
     NH_ROWS,
     REBUILD_ROWS,
     NhRow,
+    NixFlavour,
     home_manager_row,
     nh_row,
     nix_json_log_path,
@@ -166,7 +167,7 @@ class Invocation:
     """This tool version exits 0 when activation fails (nh <= 4.1): the events decide."""
     nix_version: str | None = None
     """The installed nix the plan was made for (``2.34.8``), if known."""
-    nix_flavour: str | None = None
+    nix_flavour: NixFlavour | None = None
     """``nix``, ``lix`` or ``determinate``, if known."""
 
     @property

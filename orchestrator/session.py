@@ -24,7 +24,7 @@ import anyio
 
 from orchestrator import buildfiles
 from orchestrator.capture import JsonLogCapture
-from orchestrator.invocation import Invocation, Request
+from orchestrator.invocation import Capture, Invocation, Request
 from orchestrator.nom_relay import NomRelay
 from orchestrator.pty import ChildExit, PtyChild, raw_input, terminal_size
 from parsers.clock import Clock, SystemClock
@@ -148,6 +148,10 @@ class BuildSession:
         sinks = self._sinks = self._build_sinks()
         # --quiet without --events: nothing reads log.line events, so none is made.
         self.stream.keep_log_lines(self.request.log_lines and sinks.reads_log_lines())
+        executable = buildfiles.resolve(inv.argv[0], self.env)
+        capture, events_from = inv.capture, inv.events_from
+        if executable is not None and capture == "json-log-path":
+            capture, events_from = await self._open_capture()
         sinks.dispatch(self.stream.begin(BuildStarted(
             build_id=self.files.build_id if self.files else buildfiles.new_build_id(),
             source="wrapper",
@@ -159,20 +163,17 @@ class BuildSession:
             argv=list(inv.argv),
             flake=inv.flake,
             log_path=str(self.files.log_path) if self.files else None,
-            events_from=inv.events_from,
-            capture=inv.capture,
+            events_from=events_from,
+            capture=capture,
             nix_version=inv.nix_version,
-            nix_flavour=inv.nix_flavour,  # type: ignore[arg-type]
+            nix_flavour=inv.nix_flavour,
             build_host=self.request.build_host,
             target_host=self.request.target_host,
         )))
-        executable = buildfiles.resolve(inv.argv[0], self.env)
         if executable is None:
             self.report(f"{inv.argv[0]}: not found on PATH")
             exit = ChildExit(127, None)
         else:
-            if inv.capture == "json-log-path":
-                self._capture = JsonLogCapture(self._on_structured, self.report)
             exit = await self._run_child([executable, *inv.argv[1:]], inv.child_env(
                 self.env, self._capture.path if self._capture else None))
         if self._relay is not None:
@@ -181,7 +182,7 @@ class BuildSession:
         self.record.post_generation = generation(_safe(
             self.report, "generation probe", buildfiles.generation_snapshot, self.env))
         self.record.log_dir = str(self.files.directory) if self.files else None
-        self.record.events_from = inv.events_from
+        self.record.events_from = events_from
         self.record.tool_version = inv.tool_version
         exit_code = self._finish(exit)
         self._after_build(started_wall)
@@ -359,14 +360,26 @@ class BuildSession:
 
     # --- the child --------------------------------------------------------------------
 
+    async def _open_capture(self) -> tuple[Capture, str]:
+        """The json-log-path socket, listening before the tool starts (nix connects when
+        its logger is set up).  If it cannot be opened, nix is told no path (so it prints
+        no "error (ignored)") and the tool's text is parsed; build.started says so."""
+        try:
+            capture = JsonLogCapture(self._on_structured, self.report)
+        except OSError as exc:
+            self.report(f"json-log-path socket not opened: {describe(exc)}; the tool's text is parsed")
+            return "text", "text"
+        try:
+            await capture.bind()
+        except OSError as exc:
+            await capture.close()
+            self.report(f"json-log-path socket not opened: {describe(exc)}; the tool's text is parsed")
+            return "text", "text"
+        self._capture = capture
+        return "json-log-path", "internal-json"
+
     async def _run_child(self, argv: list[str], env: dict[str, str]) -> ChildExit:
         capture = self._capture
-        if capture is not None:
-            try:
-                await capture.bind()
-            except OSError as exc:
-                # nix says "error (ignored)" and builds on; the text is still parsed.
-                self.report(f"json-log-path socket not opened: {describe(exc)}")
         size = terminal_size() or _size_from_env(self.env)
         try:
             child = PtyChild.spawn(argv, env, size=size)
