@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ from typing import Any, Literal
 import msgspec
 
 from parsers.store import strip_ansi
+from records.schema import LastBuild
 
 BUNDLE_SCHEMA_VERSION = 1
 DEFAULT_MAX_BYTES = 200_000
@@ -180,70 +181,57 @@ def hint(cause: Cause) -> str | None:
     return None
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _strings(value: Any) -> list[str]:
-    return [strip_ansi(v) for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-
-def from_record(record: Mapping[str, Any]) -> tuple[Build, list[Cause], list[str],
-                                                    GenerationChange | None]:
-    """The record's part of the bundle.  The one place that knows the record's keys
-    (``last-build.json``, docs/records.md): adapt it here when the record changes."""
+def from_record(record: LastBuild) -> tuple[Build, list[Cause], list[str],
+                                             GenerationChange | None]:
+    """The record's part of the bundle (``last-build.json``, read and made compatible by
+    records/read.py: the types are the record's own)."""
     build = Build(
-        build_id=_text(record.get("buildId")), command=_text(record.get("command")),
-        target=_text(record.get("target")), action=_text(record.get("action")),
-        tool=_text(record.get("tool")), flake=_text(record.get("flakePath")),
-        hostname=_text(record.get("hostname")), started=_text(record.get("buildStart")),
-        duration_s=_int(record.get("buildDuration")), exit_code=_int(record.get("exitCode")),
-        success=record.get("success") if isinstance(record.get("success"), bool) else None,
-        interrupted=record.get("interrupted") is True,
-        log_path=_text(record.get("buildLogPath")))
+        build_id=record.build_id, command=record.command, target=record.target,
+        action=record.action, tool=record.tool, flake=record.flake_path,
+        hostname=record.hostname, started=record.build_start,
+        duration_s=record.build_duration, exit_code=record.exit_code,
+        success=record.success, interrupted=record.interrupted,
+        log_path=record.build_log_path)
     causes: list[Cause] = []
     consequences: list[str] = []
-    details = record.get("errorDetails")
-    for detail in details if isinstance(details, list) else []:
-        if not isinstance(detail, dict):
-            continue
-        message = strip_ansi(_text(detail.get("message")) or "")
-        if detail.get("rootCause") is False:
+    for detail in record.error_details:
+        message = strip_ansi(detail.message)
+        if not detail.root_cause:
             consequences.append(message)
             continue
         cause = Cause(
-            kind=_text(detail.get("kind")) or "other", message=message,
-            derivation=_text(detail.get("derivation")), drv_path=_text(detail.get("drvPath")),
-            phase=_text(detail.get("phase")), exit_code=_int(detail.get("exitCode")),
-            file=_text(detail.get("file")), line=_int(detail.get("line")),
-            column=_int(detail.get("column")), units=_strings(detail.get("units")),
-            trace=_strings(detail.get("trace")),
-            log_tail=_strings(detail.get("logTail"))[-CAUSE_TAIL:],
-            detail=strip_ansi(_text(detail.get("detail")) or "") or None)
+            kind=detail.kind, message=message, derivation=detail.derivation,
+            drv_path=detail.drv_path, phase=detail.phase, exit_code=detail.exit_code,
+            file=detail.file, line=detail.line, column=detail.column,
+            units=list(detail.units), trace=[strip_ansi(t) for t in detail.trace],
+            log_tail=[strip_ansi(t) for t in detail.log_tail][-CAUSE_TAIL:],
+            detail=strip_ansi(detail.detail or "") or None)
         cause.hint = hint(cause)
         causes.append(cause)
-    if not causes and not details and isinstance(record.get("errors"), str):
+    if not causes and not record.error_details and record.errors:
         # an older record: errors as plain text only
         causes = [Cause(kind="other", message=strip_ansi(line))
-                  for line in record["errors"].splitlines() if line.strip()]
+                  for line in record.errors.splitlines() if line.strip()]
     return build, causes, consequences, _generation(record)
 
 
-def _generation(record: Mapping[str, Any]) -> GenerationChange | None:
-    before, after = record.get("preGeneration"), record.get("postGeneration")
-    if not isinstance(before, dict) and not isinstance(after, dict):
+def _number(raw: str) -> int | None:
+    """A generation's number as the record keeps it (``latestGenerationRaw``: "42")."""
+    return int(raw) if raw.isdigit() else None
+
+
+def _generation(record: LastBuild) -> GenerationChange | None:
+    before, after = record.pre_generation, record.post_generation
+    if before is None and after is None:
         return None
-    b = before if isinstance(before, dict) else {}
-    a = after if isinstance(after, dict) else {}
-    old, new = _int(b.get("latestGeneration")), _int(a.get("latestGeneration"))
+    old = _number(before.latest_generation_raw) if before is not None else None
+    new = _number(after.latest_generation_raw) if after is not None else None
     if old is None and new is None:
         return None
-    return GenerationChange(before=old, after=new, changed=old != new,
-                            running=_int(a.get("generation")), status=_text(a.get("status")))
+    return GenerationChange(
+        before=old, after=new, changed=old != new,
+        running=_number(after.generation_raw) if after is not None else None,
+        status=after.status if after is not None else None)
 
 
 def read_source(path: str, line: int, column: int | None = None,
@@ -331,7 +319,7 @@ class Probes:
     configuration_revision: str | None = None
 
 
-def gather(record: Mapping[str, Any], directory: Path, probes: Probes, *,
+def gather(record: LastBuild, directory: Path, probes: Probes, *,
            our_version: str | None, flake_revision: str | None = None,
            now: datetime | None = None) -> DebugBundle:
     """The bundle before redaction and trimming."""

@@ -14,6 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from records.read import decode_last_build
+from records.schema import LastBuild
 from status.bundle import (
     DebugBundle,
     Probes,
@@ -96,6 +98,30 @@ def test_bundle_of_a_failed_build(tmp_path: Path) -> None:
     assert "\x1b" not in text
 
 
+def as_record(data: dict[str, object]) -> LastBuild:
+    """``last-build.json`` as the one reader reads it (records/read.py)."""
+    record = decode_last_build(json.dumps(data).encode())
+    assert record is not None
+    return record
+
+
+def test_the_generation_change_is_read_from_the_records_generation_numbers(tmp_path: Path) -> None:
+    """The record keeps generations as text (``g42``, raw ``42``): the bundle shows the
+    change, and says nothing where the record does not know."""
+    before = {"generation": "g41", "generationRaw": "41", "latestGeneration": "g41",
+              "latestGenerationRaw": "41", "status": "in-sync"}
+    after = {"generation": "g41", "generationRaw": "41", "latestGeneration": "g42",
+             "latestGenerationRaw": "42", "status": "out-of-sync"}
+    record = as_record({"exitCode": 4, "preGeneration": before, "postGeneration": after})
+    bundle = gather(record, tmp_path, Probes([], []), our_version=None)
+    assert bundle.generation is not None
+    assert (bundle.generation.before, bundle.generation.after, bundle.generation.changed,
+            bundle.generation.running, bundle.generation.status) == (41, 42, True, 41, "out-of-sync")
+    assert "- latest system generation: 41 -> 42" in markdown(bundle).splitlines()
+    unknown = as_record({"exitCode": 1, "preGeneration": {}, "postGeneration": {}})
+    assert gather(unknown, tmp_path, Probes([], []), our_version=None).generation is None
+
+
 def test_bundle_of_an_evaluation_error_shows_the_source(tmp_path: Path) -> None:
     source = tmp_path / "hosts" / "web.nix"
     source.parent.mkdir()
@@ -104,7 +130,7 @@ def test_bundle_of_an_evaluation_error_shows_the_source(tmp_path: Path) -> None:
         {"kind": "attribute-missing", "message": "error: attribute 'enabel' missing",
          "rootCause": True, "file": str(source), "line": 10, "column": 28,
          "detail": "error: attribute 'enabel' missing\n       Did you mean enable?"}]}
-    bundle = gather(record, tmp_path, Probes([], []), our_version="0.1.0")
+    bundle = gather(as_record(record), tmp_path, Probes([], []), our_version="0.1.0")
     assert [(s.file, s.first_line, s.lines) for s in bundle.sources] == [
         (str(source), 6, [f"line {n}" for n in range(6, 15)])]
     lines = markdown(bundle).splitlines()
@@ -121,7 +147,7 @@ def test_source_that_is_not_a_readable_file_is_left_out(tmp_path: Path) -> None:
         {"kind": "eval-error", "message": "e", "file": str(tmp_path), "line": 1},
         {"kind": "eval-error", "message": "e", "file": "/nonexistent.nix", "line": 1},
         {"kind": "eval-error", "message": "e", "file": "/dev/zero", "line": 1}]}
-    assert gather(record, tmp_path, Probes([], []), our_version=None).sources == []
+    assert gather(as_record(record), tmp_path, Probes([], []), our_version=None).sources == []
 
 
 def test_bundle_of_a_failed_activation_asks_the_system(tmp_path: Path) -> None:

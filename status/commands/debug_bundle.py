@@ -17,6 +17,7 @@ from status.commands.common import print_out
 from status.exitcodes import EXIT_OK, EXIT_USAGE
 
 if TYPE_CHECKING:
+    from records.schema import LastBuild
     from status.bundle import Probes
 
 
@@ -54,18 +55,14 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     env = os.environ
     directory = log_dir_for_reading(args.log_dir, env)
-    typed = read_last_build(directory)
-    if typed is None:
+    record = read_last_build(directory)
+    if record is None:
         sys.stderr.write(f"nixos-build-status: no build recorded in {directory} "
                          "(run nixos-build-wrapper first)\n")
         return EXIT_USAGE
-    import msgspec
-
-    # The bundle reads the record by its keys, as scripts do (docs/records.md).
-    record: dict[str, Any] = msgspec.to_builtins(typed)
     probes = b.Probes([], []) if args.no_probes else _probe(record, env)
     bundle = b.gather(record, directory, probes, our_version=_our_version(),
-                      flake_revision=_flake_revision(record, env))
+                      flake_revision=_flake_revision(env))
     data = b.fit(b.redact(bundle), args.max_bytes, "json" if args.json else "markdown")
     if args.output:
         from records.files import atomic_write
@@ -80,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _probe(record: dict[str, Any], env: Any) -> Probes:
+def _probe(record: LastBuild, env: Any) -> Probes:
     """The running system's side, all tools started at once (each with a deadline)."""
     from status.bundle import UNIT_JOURNAL, Probes, UnitReport
     from status.probes import journal, units
@@ -92,8 +89,7 @@ def _probe(record: dict[str, Any], env: Any) -> Probes:
     live = LiveProbes(root, StatusOptions(env=env, evaluate=False))
     nix = ToolRun(["nix", "--version"], env=env)
     failed = live.units().units
-    named = {u for d in record.get("errorDetails") or [] if isinstance(d, dict)
-             for u in d.get("units") or [] if isinstance(u, str)}
+    named = {u for d in record.error_details for u in d.units}
     known = {u.unit for u in failed}
     failed += [units.FailedUnit(u, "system") for u in sorted(named - known)]
     runs = [ToolRun(units.journal_argv(u, UNIT_JOURNAL), env=env) for u in failed]
@@ -114,7 +110,7 @@ def _probe(record: dict[str, Any], env: Any) -> Probes:
         configuration_revision=versions.configuration_revision)
 
 
-def _flake_revision(record: dict[str, Any], env: Any) -> str | None:
+def _flake_revision(env: Any) -> str | None:
     from system.flake import find_flake, git_revision
     from system.sysroot import SystemRoot
 
