@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
-from parsers.events import DownloadFinished, Event
+from parsers.events import Event
 from records.files import LOCK_POLL_S, LockTimeout, try_lock
 from records.outcome import RESULTS, pipeline_result
 from records.prometheus import Family, Sample, read_samples, write_textfile
@@ -186,7 +186,7 @@ def _unix(iso: str | None) -> float | None:
 
 
 class PrometheusTextfile:
-    """The sink: counts downloaded bytes; at the end, merges the build into the file."""
+    """The sink: at the end, merges the build's record into the file."""
 
     name = "prometheus textfile"
     log_lines = False  # reads no log.line event (sinks/base.py)
@@ -197,12 +197,9 @@ class PrometheusTextfile:
         self._record = record
         self._clock = clock
         self._lock_timeout = lock_timeout
-        self._download_bytes = 0
 
     def handle(self, events: Sequence[Event]) -> None:
-        for event in events:
-            if isinstance(event, DownloadFinished) and event.bytes:
-                self._download_bytes += event.bytes
+        pass  # all it needs is in the record (the record sink reads the events)
 
     def close(self) -> None:
         record = self._record.to_record()
@@ -215,5 +212,6 @@ class PrometheusTextfile:
 
     def _write(self, record: LastBuild) -> None:
         metrics = BuildMetrics.from_samples(read_samples(self.path))
-        metrics.add(record, self._download_bytes, self._clock())
+        downloaded = record.cache.downloaded_bytes if record.cache is not None else 0
+        metrics.add(record, downloaded, self._clock())
         write_textfile(self.path, metrics.families())
