@@ -126,6 +126,7 @@ class InternalJsonParser:
         self.tracker = state.tracker
         self.plan = state.plan
         self._decode = msgspec.json.Decoder(_NixMessage).decode
+        self._decode_batch = msgspec.json.Decoder(list[_NixMessage]).decode
         # False: no sink reads log.line events, so none is made (``LogStream``).
         self.log_lines = True
         self._activities: dict[int, _Activity] = {}
@@ -135,32 +136,67 @@ class InternalJsonParser:
         """One line's JSON (the bytes after ``@nix ``)."""
         self.lines([PREFIX + payload], _no_text)
 
-    # The hot path: ~98% of nom's log are Progress results of a transfer, most of which
-    # change nothing worth reporting.  The loop over a read's lines is here, with the
-    # common cases inline, because a function call per line costs as much as the rest.
     def lines(self, lines: list[bytes], text: Callable[[str, bool], None]) -> None:
         """A read's lines: nix's (``@nix {…}``) parsed here, the others decoded (invalid
         UTF-8 replaced, the PTY's ``\\r`` before the newline dropped) and handed to
-        ``text`` (``TextParser.line``) with whether to make ``log.line`` events."""
+        ``text`` (``TextParser.line``) with whether to make ``log.line`` events.
+
+        A read is most often all text or all nix's, and each is then decoded in one
+        call: the text as one string (UTF-8 cannot span a newline, so the lines are
+        the same as decoded one by one), nix's lines as one JSON array.  A read that
+        mixes them, or has a line that does not decode alone, goes line by line."""
+        if not lines:
+            return
+        joined = b"\n".join(lines)
+        if PREFIX not in joined:
+            log_lines = self.log_lines
+            for raw in joined.decode("utf-8", "replace").split("\n"):
+                text(raw.rstrip("\r"), log_lines)
+            return
+        if joined.startswith(PREFIX) and joined.count(b"\n@nix ") == len(lines) - 1:
+            try:
+                # A PTY's "\r" before the comma is JSON whitespace.
+                messages = self._decode_batch(b"[" + joined[5:].replace(b"\n@nix ", b",") + b"]")
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+                pass
+            else:
+                if len(messages) == len(lines):  # else a line held more than one value
+                    self._dispatch(messages, lines, text)
+                    return
+        self._dispatch(self._each(lines), lines, text)
+
+    def _each(self, lines: list[bytes]) -> list[Any]:
+        """Per line: nix's message, a text line as its string, or ``_Undecodable``."""
         decode = self._decode
-        activities = self._activities
-        log_lines = self.log_lines
-        out = self.out
-        result, progress, log_line = _Result, RES_PROGRESS, RES_BUILD_LOG_LINE
+        items: list[Any] = []
+        append = items.append
         for line in lines:
             if not line.startswith(PREFIX):
                 if line.startswith(b"^C") and line.lstrip(b"^C").startswith(PREFIX):
                     line = line.lstrip(b"^C")  # the terminal echoed Ctrl-C first
                 else:
-                    text(line.decode("utf-8", "replace").rstrip("\r"), log_lines)
+                    append(line.decode("utf-8", "replace").rstrip("\r"))
                     continue
-            payload = line[5:]
             try:
-                message = decode(payload)
+                append(decode(line[5:]))
             except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
-                self._undecodable(payload)
-                continue
-            if type(message) is result:
+                append(_Undecodable(line[5:]))
+        return items
+
+    # The hot path: ~98% of nom's log are Progress results of a transfer, most of which
+    # change nothing worth reporting.  The loop over a read's messages is here, with
+    # the common cases inline, because a function call per line costs as much as the
+    # rest.
+    def _dispatch(self, messages: list[Any], lines: list[bytes],
+                  text: Callable[[str, bool], None]) -> None:
+        """``messages[i]`` came from ``lines[i]``."""
+        activities = self._activities
+        log_lines = self.log_lines
+        out = self.out
+        result, progress, log_line = _Result, RES_PROGRESS, RES_BUILD_LOG_LINE
+        for message, line in zip(messages, lines, strict=True):
+            cls = type(message)
+            if cls is result:
                 kind = message.type
                 if kind == progress:
                     act = activities.get(message.id)
@@ -183,7 +219,7 @@ class InternalJsonParser:
                                 continue
                         except TypeError:
                             pass  # reported whole by _progress
-                    self._progress(act, message, payload)
+                    self._progress(act, message, line)
                 elif kind == log_line:
                     # The second most frequent line: a builder's output.
                     act = activities.get(message.id)
@@ -195,15 +231,19 @@ class InternalJsonParser:
                             out.append(LogLine(text=fields[0], source="build",
                                                drv_path=drv.path, name=drv.name))
                     else:
-                        self._result(message, payload)
+                        self._result(message, line)
                 else:
-                    self._result(message, payload)
-            elif type(message) is _Start:
+                    self._result(message, line)
+            elif cls is str:
+                text(message, log_lines)
+            elif cls is _Start:
                 self._start(message)
-            elif type(message) is _Stop:
+            elif cls is _Stop:
                 self._stop(message.id)
-            elif type(message) is _Msg:
+            elif cls is _Msg:
                 self._msg(message)
+            else:
+                self._undecodable(message.payload)
 
     def _undecodable(self, payload: bytes) -> None:
         data = _decode_any(payload)
@@ -272,9 +312,9 @@ class InternalJsonParser:
 
     # --- results ----------------------------------------------------------------------
 
-    def _progress(self, act: _Activity, m: _Result, payload: bytes) -> None:
+    def _progress(self, act: _Activity, m: _Result, line: bytes) -> None:
         if len(m.fields) != 4 or not all(type(f) is int for f in m.fields):
-            self._unknown(payload)
+            self._unknown(_payload(line))
             return
         done, expected, running, failed = cast("list[int]", m.fields)
         kind = act.kind
@@ -304,7 +344,7 @@ class InternalJsonParser:
         text = payload.decode("utf-8", "replace").rstrip("\r")
         self.out.append(LogLine(text="@nix " + text))
 
-    def _result(self, m: _Result, payload: bytes) -> None:
+    def _result(self, m: _Result, line: bytes) -> None:
         act = self._activities.get(m.id)
         kind, fields = m.type, m.fields
         text = fields[0] if fields and isinstance(fields[0], str) else None
@@ -340,11 +380,11 @@ class InternalJsonParser:
         elif m.payload is not None:
             # By shape, not number: Determinate's 109/110 carry an object.
             if not payloads.result(self.state, kind, m.payload, act.path if act else None):
-                self._unknown(payload)
+                self._unknown(_payload(line))
         elif kind == RES_FETCH_TO_STORE and len(fields) == 1 and isinstance(fields[0], str):
             pass  # upstream master: a source copied to the store during evaluation
         elif act is not None or kind not in (RES_BUILD_LOG_LINE, RES_SET_PHASE):
-            self._unknown(payload)
+            self._unknown(_payload(line))
 
     # --- messages ---------------------------------------------------------------------
 
@@ -365,6 +405,20 @@ class InternalJsonParser:
 
 
 _NOT_JSON = object()
+
+
+class _Undecodable:
+    """A nix line the typed decoder could not read, for ``_undecodable``."""
+
+    __slots__ = ("payload",)
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+
+
+def _payload(line: bytes) -> bytes:
+    """A nix line's JSON (after a terminal's ``^C`` echo and ``@nix ``)."""
+    return line.lstrip(b"^C")[len(PREFIX):]
 
 
 def _no_text(line: str, logged: bool) -> None:

@@ -30,6 +30,12 @@ _JOURNAL = re.compile(
 _HOST = re.compile(r"\s{0,40}[\w.@:-]{1,64} \| ")
 
 
+def has_reset(raw: str) -> bool:
+    """``raw`` returns to the start of its line somewhere (what it shows is the text
+    after the last reset)."""
+    return _RESET.search(raw) is not None
+
+
 def visible(raw: str) -> str:
     """The text a terminal would show last on this line, without escapes."""
     if "\x1b" not in raw:

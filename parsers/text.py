@@ -34,7 +34,7 @@ from parsers.events import Activation, LogLine, UnitFailed
 from parsers.nomview import NomLine
 from parsers.state import ParseState
 from parsers.store import machine_name
-from parsers.terminal import unwrap, visible
+from parsers.terminal import has_reset, unwrap, visible
 
 _BUILDING = re.compile(r"^building '(/nix/store/[^']+\.drv)'(?: on '([^']+)')?\.\.\.\s*$")
 _COPYING = re.compile(r"^copying path '(/nix/store/[^']+)' (from|to) '([^']+)'\.\.\.\s*$")
@@ -116,6 +116,17 @@ class TextParser:
         if logged:  # not for text read again out of a report (parsers/nh.py)
             self.out.append(LogLine(text=raw))
         self._lineno += 1
+        if raw[:1] == "┃" and self._status is None and not self._nom.in_errors and \
+                "⚠" not in raw and ":" not in raw and "\r" not in raw and \
+                ("\x1b" not in raw or not has_reset(raw)):
+            # nom's dependency graph or table (a third of a capture of nom): nothing in
+            # it is read (NomLine.OTHER), so its colours are not stripped.  No colon:
+            # no journal prefix; no reset: the line shows what it starts with.
+            self._journals = 0
+            self._nix_seen = True
+            if self._block is not None:
+                self._close_block()
+            return
         text = visible(raw) if ("\x1b" in raw or "\r" in raw) else raw
         # Prefixes: cheap tests first, this runs for every line.
         colon = text.find(":", 4, 24)

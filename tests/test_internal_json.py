@@ -250,3 +250,40 @@ def test_arbitrary_bytes_never_raise_and_stream_stays_well_formed(data):
 def test_any_split_of_a_real_log_gives_the_same_events(cuts, stem):
     data = recorded(stem)
     assert wire(parse(data, chunks=cuts)) == wire(parse(data))
+
+
+# --- a read decoded at once -------------------------------------------------------------
+# A read of nix lines only is decoded as one JSON array, a read of text only as one
+# string; what comes out must be what decoding each line alone gives (a stream fed one
+# byte at a time never has two lines in one read).
+
+NIX_LINES = [
+    nix(action="start", id=7, type=100, level=4, text="copying", fields=[OUT, "https://c", ""]),
+    nix(action="result", id=7, type=105, fields=[10, 100, 0, 0]),
+    nix(action="result", id=7, type=105, fields=[11, 100, 0, 0]),
+    nix(action="result", id=7, type=105, fields=["x", 100, 0, 0]),
+    nix(action="start", id=8, type=105, level=3, text="", fields=[DRV, "", 1, 1]),
+    nix(action="result", id=8, type=101, fields=["make: *** [all] Error 1"]),
+    nix(action="result", id=8, type=104, fields=["buildPhase"]),
+    nix(action="stop", id=8), nix(action="stop", id=7),
+    nix(action="msg", level=0, msg="error: builder for '" + DRV + "' failed with exit code 2"),
+    b'@nix {"action":"stop","id":9},{"action":"stop","id":10}\n',  # two values in one line
+    b'@nix {"action":"msg","level":1,"msg":"x"}\r\n',  # a PTY's line ending
+    b"^C@nix " + nix(action="stop", id=11)[5:], b"@nix [1]\n", b"@nix {\n", b"@nix \xff\n",
+    b"plain text \xe2\x94\n", b"\n", b"\r\n",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(NIX_LINES), max_size=30))
+def test_a_read_decoded_whole_gives_what_its_lines_give_one_by_one(lines):
+    data = b"".join(lines)
+    assert wire(parse(data)) == wire(parse(data, chunks=[1] * len(data)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=12).map(lambda b: b.replace(b"\n", b"")), max_size=20))
+def test_text_decoded_whole_is_text_decoded_line_by_line(lines):
+    # Invalid UTF-8 included: a sequence cut by the end of its line is replaced there.
+    data = b"\n".join(lines) + b"\n"
+    assert wire(parse(data)) == wire(parse(data, chunks=[1] * len(data)))
