@@ -27,7 +27,7 @@ def _size(number: str | None, unit: str | None) -> int | None:
 
 
 class PlanCollector:
-    __slots__ = ("_current", "_items", "dry_run", "out")
+    __slots__ = ("_current", "_items", "active", "dry_run", "out")
 
     def __init__(self, out: list[Event]) -> None:
         self.out = out
@@ -36,10 +36,8 @@ class PlanCollector:
         self.dry_run = False
         self._current: Plan | None = None
         self._items: list[str] = []
-
-    @property
-    def active(self) -> bool:
-        return self._current is not None
+        # A plan is being read (an attribute, not a property: it is asked every line).
+        self.active = False
 
     def feed(self, text: str) -> bool:
         """Take one message or text line; True if it belonged to a plan."""
@@ -72,9 +70,22 @@ class PlanCollector:
             unpacked_bytes=None if is_build else _size(header.group(7), header.group(8)),
             dry_run=self.dry_run or header.group(3) == "would",
         )
+        self.active = True
+        return True
+
+    def item(self, text: str) -> bool:
+        """Take ``text`` if it is a store path of the plan being read (a line of its
+        list): what :meth:`feed` does with such a line, without its other tests."""
+        if self._current is None:
+            return False
+        item = _ITEM.match(text)
+        if item is None:
+            return False
+        self._items.append(item.group(1))
         return True
 
     def flush(self) -> None:
         if self._current is not None:
             self.out.append(self._current)
             self._current = None
+            self.active = False

@@ -116,7 +116,8 @@ class TextParser:
         if logged:  # not for text read again out of a report (parsers/nh.py)
             self.out.append(LogLine(text=raw))
         self._lineno += 1
-        if raw[:1] == "┃" and self._status is None and not self._nom.in_errors and \
+        lead = raw[:1]
+        if lead == "┃" and self._status is None and not self._nom.in_errors and \
                 "⚠" not in raw and ":" not in raw and "\r" not in raw and \
                 ("\x1b" not in raw or not has_reset(raw)):
             # nom's dependency graph or table (a third of a capture of nom): nothing in
@@ -126,6 +127,14 @@ class TextParser:
             self._nix_seen = True
             if self._block is not None:
                 self._close_block()
+            return
+        if lead == " " and self._block is None and self._status is None and \
+                "\x1b" not in raw and self._plan.item(raw):
+            # A store path of the plan being announced (hundreds in a rebuild): no
+            # prefix starts with a space, and a line that matches holds no "\r".
+            self._journals = 0
+            if self._nom.in_errors:
+                self._nom.interrupted()
             return
         text = visible(raw) if ("\x1b" in raw or "\r" in raw) else raw
         # Prefixes: cheap tests first, this runs for every line.
@@ -172,6 +181,9 @@ class TextParser:
             if found is not None:
                 self._activation(found[0], text, found[1])
                 return
+        if self._building and not self._bare_phases and "> " not in text:
+            self._recent.append(text)  # a builder's output: most lines (_other's case)
+            return
         self._other(text, first)
 
     def _other(self, text: str, first: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from parsers import activation, terminal
@@ -101,16 +101,20 @@ def test_a_cr_only_line_shows_its_last_non_blank_redraw(raw):
 NOM_PIECES = ["┃ ", "┃ \x1b[34m┌─ \x1b[0m\x1b[34m⏸ etc\x1b[0m", "┃ ⏵ hello", "┃    │  ",
               "┃ ⚠ x failed with exit code 1 after ⏱ 1s in buildPhase", "┃ error: boom", ":",
               "┃ at /x.nix:1:2:", "┏━ 1 Errors: ", "┣━━━ Builds", "┗━ ∑ ⏵ 0 │ ✔ 1 │ Finished at 10:00:01",
-              "\x1b[2K", "\x1b[1F", "\r", "\x1b[31m", "error: x", "  /nix/store/x-a.drv", "x"]
+              "\x1b[2K", "\x1b[1F", "\r", "\x1b[31m", "error: x", "  /nix/store/x-a.drv", "x",
+              "these 2 derivations will be built:", "  /nix/store/y-b.drv ", " | ", "\t"]
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.lists(st.sampled_from(NOM_PIECES), max_size=4).map("".join), max_size=30))
-def test_noms_frame_is_read_the_same_with_or_without_colours(lines):
-    # nom's graph lines are passed over unread (colours and all); an escape in front
-    # sends each line through the whole reading instead.
-    plain = "\n".join(lines).encode()
-    coloured = "\n".join("\x1b[0m" + line for line in lines).encode()
+@example(["these 2 derivations will be built:", "  /nix/store/x-a.drv\x1b[31m",
+          "┃ \x1b[34m┌─ \x1b[0m\x1b[2K┃ ⚠ x failed with exit code 1",
+          "┃ \x1b[34m┌─ \x1b[0m\x1b[2Kbuilding '/nix/store/00000000000000000000000000000000-d.drv'..."])
+def test_noms_frame_and_plans_are_read_the_same_with_or_without_colours(lines):
+    # nom's graph lines are passed over unread (colours and all), a plan's store paths
+    # taken straight; an escape in front sends each line through the whole reading.
+    plain = "".join(line + "\n" for line in lines).encode()
+    coloured = "".join("\x1b[0m" + line + "\n" for line in lines).encode()
 
     def read(data: bytes) -> list:
         return [{k: v for k, v in e.items() if k != "seq"}
