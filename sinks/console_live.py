@@ -279,7 +279,7 @@ class LiveConsole:
         lines = [Text("┏━ ", style="blue") + head]
         lines += [Text("┃ ", style="blue") + line for line in body]
         lines.append(Text("┗━ ", style="blue") + self._totals(now, final))
-        return [self._ansi(line, columns) for line in lines]
+        return self._ansi_lines(lines, columns)
 
     def _headline(self, now: int, final: bool = False) -> Text:
         from rich.text import Text
@@ -331,6 +331,18 @@ class LiveConsole:
             is not None else now - started
         parts.append(Text(f"⏱ {format_duration(took)}", style="dim"))
         return Text(" │ ", style="blue").join(parts)
+
+    def _ansi_lines(self, lines: list[Text], columns: int) -> list[str]:
+        """Each line cut to the width and rendered, all in one pass of rich (a pass
+        costs as much as its lines: one per line was most of a frame)."""
+        from rich.text import Text
+
+        for line in lines:
+            line.truncate(max(1, columns - 1), overflow="ellipsis")
+        rendered = self._ansi(Text("\n").join(lines), 10_000).split("\n")
+        if len(rendered) == len(lines):
+            return rendered
+        return [self._ansi(line, columns) for line in lines]  # a line held a newline
 
     def _ansi(self, text: Text, columns: int) -> str:
         text.truncate(max(1, columns - 1), overflow="ellipsis")
