@@ -34,7 +34,7 @@ from parsers.stream import LogStream
 from records.buildtimes import BUILD_TIMES_JSON, BuildTimes
 from records.files import describe, write_all
 from records.schema import ClosureChange, LastBuild
-from sinks.base import Handlers, Sink, SinkSet
+from sinks.base import Handlers, Sink, SinkSet, without_log_lines
 from sinks.eta import Eta
 from sinks.rawlog import RawLog
 from sinks.record import BuildRecord, generation
@@ -146,8 +146,11 @@ class BuildSession:
         if inv.real_nom:
             self._relay = NomRelay(inv.real_nom, report=self.report, env=self.env)
         sinks = self._sinks = self._build_sinks()
-        # --quiet without --events: nothing reads log.line events, so none is made.
-        self.stream.keep_log_lines(self.request.log_lines and sinks.reads_log_lines())
+        # --quiet without --events: nothing reads log.line events, so none is made;
+        # the plain console alone reads the tool's text, not a builder's output.
+        read = sinks.log_lines_read()
+        self.stream.keep_log_lines(self.request.log_lines and read != "none",
+                                   build=read == "all")
         executable = buildfiles.resolve(inv.argv[0], self.env)
         capture, events_from = inv.capture, inv.events_from
         if executable is not None and capture == "json-log-path":
@@ -299,15 +302,17 @@ class BuildSession:
             self._activation_failed = True
 
     def _dispatch(self, events: Sequence[Event]) -> None:
-        self._watch(events)
+        # The watch and the ETA read no log line (nearly all of a build's events).
+        others = without_log_lines(events)
+        self._watch(others)
         if self._eta is not None:
             try:  # the ETA is a nicety: a bug in it never costs the build
-                self._eta.annotate(events, self.clock.monotonic_ms())
+                self._eta.annotate(others, self.clock.monotonic_ms())
             except Exception as exc:
                 self._eta = None
                 self.report(f"ETA switched off: {describe(exc)}")
         if self._sinks is not None:
-            self._sinks.dispatch(events)
+            self._sinks.dispatch(events, others)
 
     def _parse(self, feed: Callable[[bytes], list[Event]], data: bytes) -> None:
         """``data`` through the parser (``feed``: terminal bytes or a structured line)."""

@@ -129,6 +129,8 @@ class InternalJsonParser:
         self._decode_batch = msgspec.json.Decoder(list[_NixMessage]).decode
         # False: no sink reads log.line events, so none is made (``LogStream``).
         self.log_lines = True
+        # False: no sink reads a builder's output (source "build" / "post-build-hook").
+        self.build_lines = True
         self._activities: dict[int, _Activity] = {}
         self._last_status: dict[int, str] = {}
 
@@ -192,6 +194,7 @@ class InternalJsonParser:
         """``messages[i]`` came from ``lines[i]``."""
         activities = self._activities
         log_lines = self.log_lines
+        build_lines = self.build_lines
         out = self.out
         result, progress, log_line = _Result, RES_PROGRESS, RES_BUILD_LOG_LINE
         for message, line in zip(messages, lines, strict=True):
@@ -227,7 +230,7 @@ class InternalJsonParser:
                     fields = message.fields
                     if drv is not None and fields and type(fields[0]) is str:
                         drv.log(fields[0])
-                        if log_lines:
+                        if build_lines:
                             out.append(LogLine(text=fields[0], source="build",
                                                drv_path=drv.path, name=drv.name))
                     else:
@@ -351,7 +354,8 @@ class InternalJsonParser:
         if kind == RES_BUILD_LOG_LINE and text is not None:
             # Lines of a build's own activity take the fast path in line(): these
             # belong to no build we know.
-            self.out.append(LogLine(text=text, source="build"))
+            if self.build_lines:
+                self.out.append(LogLine(text=text, source="build"))
         elif kind == RES_SET_PHASE and text is not None:
             if act is not None and act.path:
                 self.tracker.phase(act.path, text)
@@ -363,10 +367,11 @@ class InternalJsonParser:
                                          of=_activity_name(fields[0]), count=int(fields[1]),
                                          activity_id=m.id))
         elif kind == RES_POST_BUILD_LOG_LINE and text is not None:
-            path = act.path if act is not None else None
-            self.out.append(LogLine(text=text, source="post-build-hook", drv_path=path,
-                                    name=self.tracker.drvs[path].name
-                                    if path in self.tracker.drvs else None))
+            if self.build_lines:
+                path = act.path if act is not None else None
+                self.out.append(LogLine(text=text, source="post-build-hook", drv_path=path,
+                                        name=self.tracker.drvs[path].name
+                                        if path in self.tracker.drvs else None))
         elif kind == RES_FETCH_STATUS and text is not None:
             if self._last_status.get(m.id) != text:
                 self._last_status[m.id] = text

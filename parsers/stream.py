@@ -27,13 +27,16 @@ class LogStream:
         self._splitter = LineSplitter()
         self._prompted = b""
         self._log_lines = log_lines
-        self.json.log_lines = log_lines  # none made when none is wanted
+        self.json.log_lines = self.json.build_lines = log_lines  # none made when none is wanted
         self._seq = 0
         self._started_ms: int | None = None
 
-    def keep_log_lines(self, keep: bool) -> None:
-        """Make ``log.line`` events or not (before the first :meth:`feed`)."""
+    def keep_log_lines(self, keep: bool, *, build: bool = True) -> None:
+        """Make ``log.line`` events or not (before the first :meth:`feed`); ``build``
+        False: not of a builder's output that nix's stream carries (the tool's own
+        text only)."""
         self._log_lines = self.json.log_lines = keep
+        self.json.build_lines = keep and build
 
     # --- lifecycle --------------------------------------------------------------------
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Final, Literal, Protocol, TypeVar
 
-from parsers.events import Event
+from parsers.events import Event, LogLine
 from records.files import describe
 
 Report = Callable[[str], None]
+
+LogLinesRead = Literal["all", "tool", "none"]
+"""Which ``log.line`` events a sink reads: all, only the tool's own text (``source``
+``tool``: a builder's output is not made for it), or none."""
+_WIDTH: Final[dict[LogLinesRead, int]] = {"none": 0, "tool": 1, "all": 2}
 E = TypeVar("E", bound=Event)
 
 
@@ -44,9 +49,10 @@ class Handlers:
 
 
 class Sink(Protocol):
-    """A consumer of events.  One that reads no ``log.line`` event says so with a
-    class attribute ``log_lines = False``: when no sink reads them, none is made
-    (they are most of the events).  Without it, a sink is taken to read them."""
+    """A consumer of events.  One that reads fewer ``log.line`` events than all says
+    so with a class attribute ``log_lines: LogLinesRead = "none"`` (or ``"tool"``):
+    those no sink reads are not made (they are most of the events).  Without it, a
+    sink is taken to read them all."""
 
     name: str
 
@@ -68,14 +74,30 @@ class SinkSet:
 
     def reads_log_lines(self) -> bool:
         """Any sink reads ``log.line`` events."""
-        return any(getattr(sink, "log_lines", True) for sink in self._sinks)
+        return self.log_lines_read() != "none"
 
-    def dispatch(self, events: Sequence[Event]) -> None:
+    def log_lines_read(self) -> LogLinesRead:
+        """The most any sink reads of the ``log.line`` events."""
+        return max((_log_lines(sink) for sink in self._sinks), key=_WIDTH.__getitem__,
+                   default="none")
+
+    def dispatch(self, events: Sequence[Event], others: Sequence[Event] | None = None) -> None:
+        """``events`` to every sink; those that read no ``log.line`` get the batch
+        without them (``others``, if the caller made it already), made once: a
+        build's output is nearly all log lines, and each sink would otherwise step
+        over every one."""
         if not events:
             return
         for sink in tuple(self._sinks):
+            batch = events
+            if not _reads_log_lines(sink):
+                if others is None:
+                    others = without_log_lines(events)
+                batch = others
+                if not batch:
+                    continue
             try:
-                sink.handle(events)
+                sink.handle(batch)
             except Exception as exc:  # any failure, a bug included, must not end the build
                 self._disable(sink, exc)
 
@@ -103,3 +125,18 @@ class SinkSet:
             self._sinks.remove(sink)
         self.failed[sink.name] = describe(exc)
         self._report(f"{sink.name} switched off: {describe(exc)}; the build goes on")
+
+
+def _log_lines(sink: Sink) -> LogLinesRead:
+    read: LogLinesRead = getattr(sink, "log_lines", "all")
+    return read
+
+
+def _reads_log_lines(sink: Sink) -> bool:
+    return _log_lines(sink) != "none"
+
+
+def without_log_lines(events: Sequence[Event]) -> Sequence[Event]:
+    """``events`` but its ``log.line`` events (``events`` itself when it has none)."""
+    others = [e for e in events if type(e) is not LogLine]
+    return events if len(others) == len(events) else others

@@ -24,12 +24,13 @@ from parsers.events import (
     Prompt,
 )
 from parsers.store import strip_ansi
-from sinks.base import Handlers
+from sinks.base import Handlers, LogLinesRead
 from sinks.summary_text import error_lines, summary_lines
 from sinks.summary_text import format_duration as duration
 
 
 class PlainConsole:
+    log_lines: LogLinesRead = "tool"  # the tool's text, never a builder's (sinks/base.py)
     """``tool_text``: print the tool's own lines (off when the terminal already shows
     them, e.g. nom's own view is passed through)."""
 

@@ -26,6 +26,7 @@ from parsers.events import Event
 from records.files import LockTimeout, atomic_write, locked
 from records.read import Damaged, history_entries, read_capped
 from records.schema import history_entry
+from sinks.base import LogLinesRead
 from sinks.record import BuildRecord
 
 HISTORY_LIMIT = 100
@@ -75,7 +76,7 @@ def append_history(path: Path, entry: Any, limit: int = HISTORY_LIMIT,
 
 class History:
     name = "build-history.json"
-    log_lines = False  # reads no log.line event (sinks/base.py)
+    log_lines: LogLinesRead = "none"  # reads no log.line event (sinks/base.py)
 
     def __init__(self, path: Path, record: BuildRecord,
                  report: Callable[[str], None] | None = None,

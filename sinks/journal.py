@@ -19,6 +19,7 @@ from typing import Final
 
 from parsers.events import BuildFinished, BuildStarted, DerivationFailed, Event, UnitFailed
 from records.outcome import error_type, pipeline_result
+from sinks.base import LogLinesRead
 from sinks.record import BuildRecord
 
 SOCKET: Final = "/run/systemd/journal/socket"
@@ -57,7 +58,7 @@ def encode(fields: Sequence[tuple[str, str]]) -> bytes:
 
 class JournalSink:
     name = "journal"
-    log_lines = False  # reads no log.line event (sinks/base.py)
+    log_lines: LogLinesRead = "none"  # reads no log.line event (sinks/base.py)
 
     def __init__(self, record: BuildRecord, env: Mapping[str, str]) -> None:
         self._record = record

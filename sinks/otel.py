@@ -36,6 +36,7 @@ from parsers.events import (
 )
 from records.outcome import Result, error_type, pipeline_result
 from records.schema import LastBuild
+from sinks.base import LogLinesRead
 from sinks.record import BuildRecord
 
 if TYPE_CHECKING:
@@ -155,7 +156,7 @@ class _Problems(logging.Handler):
 
 class OtelSink:
     name = "opentelemetry"
-    log_lines = False  # reads no log.line event (sinks/base.py)
+    log_lines: LogLinesRead = "none"  # reads no log.line event (sinks/base.py)
 
     def __init__(self, record: BuildRecord, env: Mapping[str, str],
                  report: Callable[[str], None]) -> None:

@@ -26,6 +26,7 @@ from records.files import LOCK_POLL_S, LockTimeout, try_lock
 from records.outcome import RESULTS, pipeline_result
 from records.prometheus import Family, Sample, read_samples, write_textfile
 from records.schema import LastBuild
+from sinks.base import LogLinesRead
 from sinks.record import BuildRecord
 
 FILE_NAME: Final = "nixos-build.prom"
@@ -189,7 +190,7 @@ class PrometheusTextfile:
     """The sink: at the end, merges the build's record into the file."""
 
     name = "prometheus textfile"
-    log_lines = False  # reads no log.line event (sinks/base.py)
+    log_lines: LogLinesRead = "none"  # reads no log.line event (sinks/base.py)
 
     def __init__(self, directory: Path, record: BuildRecord,
                  clock: Callable[[], float], lock_timeout: float = LOCK_TIMEOUT_S) -> None:

@@ -34,6 +34,7 @@ from records.schema import (
     error_detail,
     iso_seconds,
 )
+from sinks.base import Handlers, LogLinesRead
 
 
 def generation(info: Mapping[str, Any] | None) -> GenerationInfo | None:
@@ -50,7 +51,7 @@ class BuildRecord:
     """Accumulates the record from events."""
 
     name = "build record"
-    log_lines = False  # reads no log.line event (sinks/base.py)
+    log_lines: LogLinesRead = "none"  # reads no log.line event (sinks/base.py)
 
     def __init__(self) -> None:
         self.started: BuildStarted | None = None
@@ -68,23 +69,28 @@ class BuildRecord:
         self.downloads: list[DownloadFinished] = []
         self.critical_path: tuple[int, list[str]] | None = None  # set by the session
         self.closure_diff: ClosureChange | None = None          # set by the session
+        self._handlers = (Handlers().on(ErrorEvent, self.errors.append)
+                          .on(DerivationFinished, self._built)
+                          .on(DownloadFinished, self.downloads.append)
+                          .on(DerivationFailed, self._failed)
+                          .on(BuildStarted, self._started).on(BuildFinished, self._finished))
 
     def handle(self, events: Sequence[Event]) -> None:
-        for event in events:
-            if isinstance(event, ErrorEvent):
-                self.errors.append(event)
-            elif isinstance(event, DerivationFinished):
-                self.built.append(event)
-                self._count_machine(event.machine)
-            elif isinstance(event, DownloadFinished):
-                self.downloads.append(event)
-            elif isinstance(event, DerivationFailed):
-                self.failed.append(event)
-                self._count_machine(event.machine)
-            elif isinstance(event, BuildStarted):
-                self.started = event
-            elif isinstance(event, BuildFinished):
-                self.finished = event
+        self._handlers(events)
+
+    def _built(self, event: DerivationFinished) -> None:
+        self.built.append(event)
+        self._count_machine(event.machine)
+
+    def _failed(self, event: DerivationFailed) -> None:
+        self.failed.append(event)
+        self._count_machine(event.machine)
+
+    def _started(self, event: BuildStarted) -> None:
+        self.started = event
+
+    def _finished(self, event: BuildFinished) -> None:
+        self.finished = event
 
     def close(self) -> None:
         pass

@@ -43,6 +43,7 @@ from parsers.events import (
 from parsers.store import drv_name, strip_ansi
 from records.files import atomic_write
 from records.schema import encode_record
+from sinks.base import LogLinesRead
 from sinks.record import BuildRecord
 
 ResultKind = Literal["junit", "json"]
@@ -324,7 +325,7 @@ class ResultFiles:
     """Writes the asked-for result files when the build ends."""
 
     name = "result files"
-    log_lines = False  # reads no log.line event (sinks/base.py)
+    log_lines: LogLinesRead = "none"  # reads no log.line event (sinks/base.py)
 
     def __init__(self, files: Sequence[ResultFile], record: BuildRecord) -> None:
         self.files = list(files)

@@ -13,6 +13,7 @@ from pathlib import Path
 from parsers.events import Event
 from records.files import LockTimeout, atomic_write, locked
 from records.schema import encode_record
+from sinks.base import LogLinesRead
 from sinks.record import BuildRecord
 
 LOCK_TIMEOUT_S = 30.0
@@ -20,7 +21,7 @@ LOCK_TIMEOUT_S = 30.0
 
 class LastBuildJson:
     name = "last-build.json"
-    log_lines = False  # reads no log.line event (sinks/base.py)
+    log_lines: LogLinesRead = "none"  # reads no log.line event (sinks/base.py)
 
     def __init__(self, path: Path, record: BuildRecord,
                  link_log: Callable[[], None] | None = None,

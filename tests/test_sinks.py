@@ -3,6 +3,7 @@ symlink following, and a full disk that switches a sink off without stopping oth
 
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing
 import os
@@ -220,3 +221,30 @@ def test_log_lines_are_made_only_when_a_sink_reads_them(tmp_path: Path):
     stream.keep_log_lines(files.reads_log_lines())
     events = stream.feed(b"hello\n@nix {\"action\":\"msg\",\"level\":3,\"msg\":\"hi\"}\n")
     assert [type(e).__name__ for e in events] == ["Message"]
+
+
+def test_the_plain_console_gets_the_tools_text_and_no_builder_output(tmp_path: Path):
+    # The plain console shows the tool's own lines, never a builder's: with it alone
+    # (and the record), nix's stream of builder output makes no log.line, while the
+    # builder's lines still reach the derivation's tail and the sinks that do read them
+    # (the NDJSON stream) get them all.
+    from parsers.clock import ManualClock
+    from parsers.stream import LogStream
+    from sinks.console_plain import PlainConsole
+    from sinks.ndjson import NdjsonSink
+
+    drv = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-hello-2.12.drv"
+    data = (b"checking the flake\n"
+            + b'@nix {"action":"start","id":5,"type":105,"level":3,"text":"","fields":["'
+            + drv.encode() + b'","",1,1]}\n'
+            + b'@nix {"action":"result","id":5,"type":101,"fields":["make all"]}\n')
+    plain = [BuildRecord(), PlainConsole(io.StringIO())]
+    assert SinkSet(plain, print).log_lines_read() == "tool"
+    with open(tmp_path / "events", "wb") as out:
+        assert SinkSet([*plain, NdjsonSink(out.fileno())], print).log_lines_read() == "all"
+    for read, texts in (("tool", ["checking the flake"]), ("all", ["checking the flake", "make all"])):
+        stream = LogStream(ManualClock())
+        stream.keep_log_lines(True, build=read == "all")
+        events = stream.feed(data)
+        assert [e.text for e in events if isinstance(e, LogLine)] == texts
+        assert list(stream.state.tracker.drvs[drv].tail or ()) == ["make all"]
