@@ -51,12 +51,24 @@ def visible(raw: str) -> str:
                 return part
             end = start
         return ""
-    parts = _RESET.split(raw)
-    for part in reversed(parts):
+    # nom's redraws put many resets before the line it prints last: read what follows
+    # the last erase or carriage return first, the whole line only if that is blank.
+    cut = max(raw.rfind("\x1b[2K"), raw.rfind("\r"))
+    if cut > 0:
+        shown = _last_shown(raw[cut:])
+        if shown is not None:
+            return shown
+        raw = raw[:cut]
+    return _last_shown(raw) or ""
+
+
+def _last_shown(raw: str) -> str | None:
+    """The last non-blank text between resets, without escapes; None if none."""
+    for part in reversed(_RESET.split(raw)):
         text = strip_ansi(part) if "\x1b" in part else part
         if text.strip():
             return text
-    return ""
+    return None
 
 
 def journal_prefix_end(text: str) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from parsers import activation, terminal
+from parsers import activation, store, terminal
 from parsers.errors import classify as nixerrors
 from parsers.events import ALL_EVENT_TYPES, ERROR_KINDS, BuildFinished, BuildStarted
 from parsers.nomview import NomView
@@ -120,3 +120,14 @@ def test_noms_frame_and_plans_are_read_the_same_with_or_without_colours(lines):
         return [{k: v for k, v in e.items() if k != "seq"}
                 for e in wire(parse(data)) if e["type"] != "log.line"]
     assert read(plain) == read(coloured)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["\x1b[2K", "\x1b[1F", "\x1b[3G", "\x1b[5;1H", "\r", "\x1b[31m",
+                                 "\x1b[0m", "\x1b]8;;x\x07", " ", "a", "┃ b", "\t"]), max_size=30).map("".join))
+def test_what_a_line_shows_is_its_last_non_blank_part_between_resets(raw):
+    # visible() reads from the last erase first; the answer is the plain definition's
+    # (a line with no escape and no "\r" is shown as it is, blank or not).
+    raw = "\x1b[0m" + raw
+    parts = [store.strip_ansi(part) for part in terminal._RESET.split(raw)]
+    assert terminal.visible(raw) == next((p for p in reversed(parts) if p.strip()), "")
