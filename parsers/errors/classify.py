@@ -26,91 +26,92 @@ import re
 from typing import Final
 
 from parsers.errors.finding import Finding
+from parsers.patterns import lazy
 from parsers.store import strip_ansi
 
 _Q = r"['‘’`\"]"
 _DRV = r"(/nix/store/[^'\s`‘’\"]+?\.drv)(?:\^[\w,*]+)?"
 
 # --- builds ---------------------------------------------------------------------------
-_BUILDER_FAILED = re.compile(
+_BUILDER_FAILED = lazy(
     rf"builder for {_Q}{_DRV}{_Q} failed(?: with exit code (-?\d+)| due to signal (\d+))?")
-_CANNOT_BUILD = re.compile(rf"Cannot build {_Q}{_DRV}{_Q}")
-_REASON = re.compile(r"^\s*Reason: (.*?)\.?\s*$")
-_REASON_EXIT = re.compile(r"builder failed with exit code (-?\d+)|builder failed due to signal (\d+)")
-_REASON_DEPS = re.compile(r"^\d+ dependenc(?:y|ies) failed")
-_DEPS_FAILED = re.compile(rf"(\d+) dependenc(?:y|ies) of derivation {_Q}{_DRV}{_Q} failed to build")
-_OLD_DEPS = re.compile(rf"cannot build derivation {_Q}{_DRV}{_Q}: (\d+) dependenc(?:y|ies) couldn't be built")
-_BUILD_OF = re.compile(rf"build of {_Q}{_DRV}{_Q}(?:, {_Q}[^'‘’]+{_Q})* failed")
-_HASH_MISMATCH = re.compile(rf"hash mismatch in fixed-output derivation {_Q}{_DRV}{_Q}")
+_CANNOT_BUILD = lazy(rf"Cannot build {_Q}{_DRV}{_Q}")
+_REASON = lazy(r"^\s*Reason: (.*?)\.?\s*$")
+_REASON_EXIT = lazy(r"builder failed with exit code (-?\d+)|builder failed due to signal (\d+)")
+_REASON_DEPS = lazy(r"^\d+ dependenc(?:y|ies) failed")
+_DEPS_FAILED = lazy(rf"(\d+) dependenc(?:y|ies) of derivation {_Q}{_DRV}{_Q} failed to build")
+_OLD_DEPS = lazy(rf"cannot build derivation {_Q}{_DRV}{_Q}: (\d+) dependenc(?:y|ies) couldn't be built")
+_BUILD_OF = lazy(rf"build of {_Q}{_DRV}{_Q}(?:, {_Q}[^'‘’]+{_Q})* failed")
+_HASH_MISMATCH = lazy(rf"hash mismatch in fixed-output derivation {_Q}{_DRV}{_Q}")
 # The same, its name cut (nom cuts lines to the terminal's width): Lix names the output
 # on a later line.
-_HASH_MISMATCH_CUT = re.compile(r"hash mismatch in fixed-output derivation\b")
-_EXPECTED_PATH = re.compile(r"^\s*expected path:\s*(/nix/store/\S+)", re.M)
+_HASH_MISMATCH_CUT = lazy(r"hash mismatch in fixed-output derivation\b")
+_EXPECTED_PATH = lazy(r"^\s*expected path:\s*(/nix/store/\S+)", re.M)
 # Reasons nix did not even start the builder: no machine of the required system.
-_NOT_STARTED = re.compile(r"required system or feature not available|platform mismatch"
+_NOT_STARTED = lazy(r"required system or feature not available|platform mismatch"
                           r"|missing system features|local builds are disabled")
-_OLD_HASH = re.compile(
+_OLD_HASH = lazy(
     rf"output path {_Q}(/nix/store/[^'‘’]+){_Q} has \S+ hash {_Q}([^'‘’]+){_Q} when {_Q}([^'‘’]+){_Q} was expected")
-_SPECIFIED = re.compile(r"^\s*(?:specified|wanted):\s*(\S+)", re.M)
-_GOT = re.compile(r"^\s*got:\s*(\S+)", re.M)
-_TIMED_OUT = re.compile(rf"{_Q}?{_DRV}{_Q}? timed out after (\d+) seconds")
-_SUBSTITUTES = re.compile(rf"some substitutes for the outputs of derivation {_Q}{_DRV}{_Q} failed")
-_LOG_MARKER = re.compile(r"\blog lines:\s*$")
-_PHASE_LINE = re.compile(r"^Running phase: (\w+)")
-QUOTED = re.compile(r"^\s*> ?(.*)$")
-_ANY_DRV = re.compile(rf"{_Q}{_DRV}{_Q}")
-_HASH_OR_PLACEHOLDER = re.compile(r"^(?:[0-9a-z]{32}|<[^>]*>|\.\.\.|…|x+)-")
+_SPECIFIED = lazy(r"^\s*(?:specified|wanted):\s*(\S+)", re.M)
+_GOT = lazy(r"^\s*got:\s*(\S+)", re.M)
+_TIMED_OUT = lazy(rf"{_Q}?{_DRV}{_Q}? timed out after (\d+) seconds")
+_SUBSTITUTES = lazy(rf"some substitutes for the outputs of derivation {_Q}{_DRV}{_Q} failed")
+_LOG_MARKER = lazy(r"\blog lines:\s*$")
+_PHASE_LINE = lazy(r"^Running phase: (\w+)")
+QUOTED = lazy(r"^\s*> ?(.*)$")
+_ANY_DRV = lazy(rf"{_Q}{_DRV}{_Q}")
+_HASH_OR_PLACEHOLDER = lazy(r"^(?:[0-9a-z]{32}|<[^>]*>|\.\.\.|…|x+)-")
 
 # --- evaluation -----------------------------------------------------------------------
-_BANNER = re.compile(r"^error: -{3} (\w*) -{3,}(?: \S+)?\s*$")
-_INNER_ERROR = re.compile(r"^\s*error:(?: (.*))?$")
-_FRAME = re.compile(r"^\s*…\s?(.*)$")
-_OLD_FRAME = re.compile(r"^\s*(while (?:evaluating|calling|checking|realising|fetching|parsing|"
+_BANNER = lazy(r"^error: -{3} (\w*) -{3,}(?: \S+)?\s*$")
+_INNER_ERROR = lazy(r"^\s*error:(?: (.*))?$")
+_FRAME = lazy(r"^\s*…\s?(.*)$")
+_OLD_FRAME = lazy(r"^\s*(while (?:evaluating|calling|checking|realising|fetching|parsing|"
                         r"trying|instantiating|searching|importing|creating)\b.*)$")
-_AT = re.compile(r"^\s*at (\S.*?):(\d+):(\d+)(?::|: \(source not available\))?\s*$")
-_AT_OLD = re.compile(r"^\s*at: \((\d+):(\d+)\) (?:in|from) file: (\S+)\s*$")
-_INLINE_AT = re.compile(r",? at (/[^\s:]+):(\d+):(\d+)\s*:?$")
-_CODE = re.compile(r"^\s*\d*\s*\|")
-_TRUNCATED = re.compile(r"^\s*\((?:stack trace truncated|use '--show-trace')")
-_DEFINED_IN = re.compile(r"(?:defined in|^\s*- In) [`'‘]([^'’`]+)['’`]", re.M)
-_PACKAGE_AT = re.compile(
+_AT = lazy(r"^\s*at (\S.*?):(\d+):(\d+)(?::|: \(source not available\))?\s*$")
+_AT_OLD = lazy(r"^\s*at: \((\d+):(\d+)\) (?:in|from) file: (\S+)\s*$")
+_INLINE_AT = lazy(r",? at (/[^\s:]+):(\d+):(\d+)\s*:?$")
+_CODE = lazy(r"^\s*\d*\s*\|")
+_TRUNCATED = lazy(r"^\s*\((?:stack trace truncated|use '--show-trace')")
+_DEFINED_IN = lazy(r"(?:defined in|^\s*- In) [`'‘]([^'’`]+)['’`]", re.M)
+_PACKAGE_AT = lazy(
     r"[Pp]ackage [`'‘\"]([^'’`\"]+)['’`\"] in (/\S+?):(\d+)\b")
 
 # The kind of an evaluation (or other non-build) error, from its message and the lines
 # that belong to the message.  Order matters: the first match decides.
 _KIND_PATTERNS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
-    ("infinite-recursion", re.compile(r"infinite recursion encountered"
+    ("infinite-recursion", lazy(r"infinite recursion encountered"
                                       r"|stack overflow \(possible infinite recursion\)|max-call-depth exceeded")),
-    ("option-missing", re.compile(r"The option [`'‘\"][^'’`\"]+['’`\"] (?:defined in [`'‘][^'’`]*['’`] )?does not exist")),
-    ("attribute-missing", re.compile(
+    ("option-missing", lazy(r"The option [`'‘\"][^'’`\"]+['’`\"] (?:defined in [`'‘][^'’`]*['’`] )?does not exist")),
+    ("attribute-missing", lazy(
         r"attribute [`'‘\"][^'’`\"]+['’`\"] missing|does not provide attribute"
         r"|attribute [`'‘\"][^'’`\"]+['’`\"] in selection path [`'‘][^'’`]*['’`] not found")),
-    ("assertion", re.compile(r"Failed assertions:|\bassertion\b[^\n]{0,400}?\bfailed\b")),
-    ("out-of-space", re.compile(r"No space left on device|Disk quota exceeded"
+    ("assertion", lazy(r"Failed assertions:|\bassertion\b[^\n]{0,400}?\bfailed\b")),
+    ("out-of-space", lazy(r"No space left on device|Disk quota exceeded"
                                 r"|not enough free disk space|database or disk is full", re.I)),
-    ("download", re.compile(
+    ("download", lazy(
         r"unable to download|cannot download|does not exist in binary cache|HTTP error \d+"
         r"|unable to fetch|Could(?:n't| not) resolve host|Failed to connect to"
         r"|some substitutes for the outputs")),
-    ("permission", re.compile(
+    ("permission", lazy(
         r"Permission denied|not owned by current user|Operation not permitted|publickey"
         r"|authentication failed|is not allowed to|not a trusted user|insufficient permission"
         r"|not privileged|lacks a (?:valid )?signature",
         re.I)),
     # A time limit that was hit (nix's timeout / max-silent-time, a network operation,
     # sudo's prompt), not any internal "timed out waiting on …" a tool reports.
-    ("timeout", re.compile(r"\btimed out after\b|\bTimeout was reached\b|\b(?:connection|operation"
+    ("timeout", lazy(r"\btimed out after\b|\bTimeout was reached\b|\b(?:connection|operation"
                            r"|connect|request|read|handshake)s? timed out\b|\btimed out reading\b"
                            r"|\btimed out$", re.I | re.M)),
     # Last: a fetch of a flake input or a source that failed for a reason none of the
     # above names (a missing ref, a tool's own error).
-    ("download", re.compile(r"while fetching the input|Cannot find Git revision"
+    ("download", lazy(r"while fetching the input|Cannot find Git revision"
                             r"|error: program [`'‘](?:git|hg|curl|wget)['’`] failed")),
 )
 
 # Wording of nix's evaluator (used when a report has neither a position nor a trace,
 # and, during builds, to tell nix's reports from a builder's own "error:" lines).
-_EVAL_WORDING = re.compile(
+_EVAL_WORDING = lazy(
     r"undefined variable|syntax error, unexpected|while evaluating|is marked as (?:insecure|broken)"
     r"|has an unfree license|Refusing to evaluate|is not available on the requested hostPlatform"
     r"|cannot coerce|value is (?:an? \S+|null) while an? \S+ was expected|called without required argument"
@@ -120,34 +121,34 @@ _EVAL_WORDING = re.compile(
     r"|cannot find flake|flake [`'‘]|lock file|is a string with context"
     r"|The option [`'‘]|infinite recursion|cached failure of attribute")
 # Nix's own words about the run itself (not an evaluation), never a builder's.
-_RUN_WORDING = re.compile(r"^error: (?:interrupted by the user|cannot add path |unexpected end-of-file"
+_RUN_WORDING = lazy(r"^error: (?:interrupted by the user|cannot add path |unexpected end-of-file"
                           r"|opening lock file|getting status of /nix|cannot connect to socket"
                           r"|writing to file: Broken pipe)")
 
 # A builder's log tail: lines that most likely say what went wrong, best first.
 _KEY_LINES: Final[tuple[re.Pattern[str], ...]] = (
-    re.compile(r"^(?:\S+:\d+(?::\d+)?: )?(?:fatal )?error(?:\[\w+\])?:|^ERROR:|^Error:|"
+    lazy(r"^(?:\S+:\d+(?::\d+)?: )?(?:fatal )?error(?:\[\w+\])?:|^ERROR:|^Error:|"
                r"^\S+: error:|CMake Error|^FAILED:|^error \S|\bAssertionError\b|Traceback"
                r"|No space left on device|cannot download \S+ from any mirror"),
-    re.compile(r"\*\*\* [^\n]{0,400}?Error \d+|\bfailed\b[^\n]{0,200}?\bexit (?:code|status)\b|Configuring incomplete"
+    lazy(r"\*\*\* [^\n]{0,400}?Error \d+|\bfailed\b[^\n]{0,200}?\bexit (?:code|status)\b|Configuring incomplete"
                r"|\bFAIL(?:ED)?\b|command not found|No such file or directory|Permission denied"
                r"|undefined reference|cannot find|syntax error|\bnot found\b"),
-    re.compile(r"\berror\b|\bfailed\b|\bfailure\b", re.I),
+    lazy(r"\berror\b|\bfailed\b|\bfailure\b", re.I),
 )
-_ENOSPC = re.compile(r"No space left on device|Disk quota exceeded"
+_ENOSPC = lazy(r"No space left on device|Disk quota exceeded"
                      r"|build failure may have been caused by lack of free disk space")
-_FETCH_FAILED = re.compile(r"cannot download \S+ from any mirror|error: unable to download")
+_FETCH_FAILED = lazy(r"cannot download \S+ from any mirror|error: unable to download")
 
-_TRANSIENT = re.compile(r"\.narinfo['’]|does not exist in binary cache|; retrying")
+_TRANSIENT = lazy(r"\.narinfo['’]|does not exist in binary cache|; retrying")
 
-_BUILDER_WORDING = re.compile(r"from any mirror")
+_BUILDER_WORDING = lazy(r"from any mirror")
 
 _NIX_KINDS: Final = frozenset(("infinite-recursion", "option-missing", "attribute-missing",
                                "download", "hash-mismatch", "dependency-failure"))
 
 # Summaries and wrapper lines: they repeat a failure reported elsewhere.  Reported only
 # when nothing better was found (see ``ParseState``).
-_SUMMARY = re.compile(
+_SUMMARY = lazy(
     r"^error: (?:build of [`'‘].*failed|Build failed due to failed dependency"
     r"|Recipe `[^`]+` failed|program '[^']+' failed with exit code"
     r"|\d+ dependencies? couldn't be built)")
@@ -180,7 +181,7 @@ def classify_lines(lines: list[str], *, file: str | None = None, line: int | Non
     return event
 
 
-_PROGRAM_FAILED = re.compile(r"^error: program [`'‘]([^'’`]+)['’`] failed with exit code")
+_PROGRAM_FAILED = lazy(r"^error: program [`'‘]([^'’`]+)['’`] failed with exit code")
 
 
 def explain_program_failure(event: Finding, said: str) -> None:
