@@ -276,8 +276,7 @@ class InternalJsonParser:
     # --- start / stop -----------------------------------------------------------------
 
     def _start(self, m: _Start) -> None:
-        if self.plan.active:
-            self.plan.flush()
+        self.plan.flush()
         kind, fields = m.type, m.fields
         path: str | None = None
         reported = False

@@ -27,33 +27,31 @@ def _size(number: str | None, unit: str | None) -> int | None:
 
 
 class PlanCollector:
-    __slots__ = ("_current", "_items", "active", "dry_run", "out")
+    __slots__ = ("_items", "current", "dry_run", "out")
 
     def __init__(self, out: list[Event]) -> None:
         self.out = out
         # A dry run (``dry-build``): nix 2.8 to 2.34 say "will be built" there too, so
         # the wording alone cannot tell (only Nix <= 2.3 says "would be").
         self.dry_run = False
-        self._current: Plan | None = None
+        # The plan being read, None when none is (an attribute, not a property: the
+        # text parser asks on every line).
+        self.current: Plan | None = None
         self._items: list[str] = []
-        # A plan is being read (an attribute, not a property: it is asked every line).
-        self.active = False
 
     def feed(self, text: str) -> bool:
         """Take one message or text line; True if it belonged to a plan."""
         if "\n" in text:
             parts = text.split("\n")
-            if not _HEADER.match(parts[0]) and not (self._current and _ITEM.match(parts[0])):
+            if not _HEADER.match(parts[0]) and not (self.current and _ITEM.match(parts[0])):
                 return False
             for part in parts:
                 if part.strip() and not self.feed(part):
                     self.flush()
                     return False
             return True
-        if self._current is not None:
-            item = _ITEM.match(text)
-            if item:
-                self._items.append(item.group(1))
+        if self.current is not None:
+            if self.item(text):
                 return True
             self.flush()
         if not text.startswith("th"):
@@ -63,20 +61,19 @@ class PlanCollector:
             return False
         is_build = header.group(4) == "built"
         self._items = []
-        self._current = Plan(
+        self.current = Plan(
             builds=self._items if is_build else [],
             downloads=[] if is_build else self._items,
             download_bytes=None if is_build else _size(header.group(5), header.group(6)),
             unpacked_bytes=None if is_build else _size(header.group(7), header.group(8)),
             dry_run=self.dry_run or header.group(3) == "would",
         )
-        self.active = True
         return True
 
     def item(self, text: str) -> bool:
         """Take ``text`` if it is a store path of the plan being read (a line of its
-        list): what :meth:`feed` does with such a line, without its other tests."""
-        if self._current is None:
+        list); the text parser asks this first of a line that may be one."""
+        if self.current is None:
             return False
         item = _ITEM.match(text)
         if item is None:
@@ -85,7 +82,6 @@ class PlanCollector:
         return True
 
     def flush(self) -> None:
-        if self._current is not None:
-            self.out.append(self._current)
-            self._current = None
-            self.active = False
+        if self.current is not None:
+            self.out.append(self.current)
+            self.current = None

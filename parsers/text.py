@@ -166,7 +166,7 @@ class TextParser:
                 return
             self._close_block()
         plan = self._plan
-        if plan.active and plan.feed(text):
+        if plan.current is not None and plan.feed(text):
             return
         first = text[:1]
         if first == " " or first == "\t":
