@@ -229,11 +229,7 @@ class InternalJsonParser:
                     drv = act.drv if act is not None else None
                     fields = message.fields
                     if drv is not None and fields and type(fields[0]) is str:
-                        tail = drv.tail  # Derivation.log, inline: once a line
-                        if tail is None:
-                            drv.log(fields[0])
-                        else:
-                            tail.append(fields[0])
+                        drv.log(fields[0])
                         if build_lines:
                             out.append(LogLine(text=fields[0], source="build",
                                                drv_path=drv.path, name=drv.name))
