@@ -100,12 +100,13 @@ _NixMessage = _Start | _Stop | _Result | _Msg
 
 
 class _Activity:
-    __slots__ = ("drv", "expected", "id", "kind", "last", "level", "path", "pct", "reported",
-                 "transfer")
+    __slots__ = ("drv", "expected", "id", "kind", "last", "level", "name", "path", "pct",
+                 "reported", "transfer")
 
     def __init__(self, id: int, kind: int, path: str | None, level: int, reported: bool) -> None:
         self.id = id
         self.kind = kind
+        self.name = _activity_name(kind)  # each of its events says it
         self.transfer = kind == ACT_COPY_PATH or kind == ACT_FILE_TRANSFER  # progress in %
         self.path = path
         self.level = level
@@ -310,15 +311,20 @@ class InternalJsonParser:
         elif act.kind == ACT_COPY_PATH and act.path:
             self.tracker.transfer_done(act.path)
         elif act.reported:
-            self.out.append(ActivityStopped(id=activity_id, activity=_activity_name(act.kind)))
+            self.out.append(ActivityStopped(id=activity_id, activity=act.name))
 
     # --- results ----------------------------------------------------------------------
 
     def _progress(self, act: _Activity, m: _Result, line: bytes) -> None:
-        if len(m.fields) != 4 or not all(type(f) is int for f in m.fields):
+        fields = m.fields
+        if len(fields) != 4:
             self._unknown(_payload(line))
             return
-        done, expected, running, failed = cast("list[int]", m.fields)
+        done, expected, running, failed = fields
+        if not (type(done) is int and type(expected) is int and type(running) is int
+                and type(failed) is int):
+            self._unknown(_payload(line))
+            return
         kind = act.kind
         if kind in (ACT_COPY_PATH, ACT_FILE_TRANSFER):
             act.last = (expected, running, failed)
@@ -329,7 +335,7 @@ class InternalJsonParser:
             if kind == ACT_BUILDS:
                 self.tracker.builds_progress(act.id, done, failed)
         self.out.append(Progress(
-            scope=_activity_name(kind), done=done, expected=expected, running=running,
+            scope=act.name, done=done, expected=expected, running=running,
             failed=failed, path=act.path, activity_id=act.id,
         ))
 
@@ -362,7 +368,7 @@ class InternalJsonParser:
             of, count = cast("list[int]", fields)
             if act is not None and act.expected.get(of) != count:
                 act.expected[of] = count
-                self.out.append(Expected(scope=_activity_name(act.kind),
+                self.out.append(Expected(scope=act.name,
                                          of=_activity_name(fields[0]), count=int(fields[1]),
                                          activity_id=m.id))
         elif kind == RES_POST_BUILD_LOG_LINE and text is not None:
