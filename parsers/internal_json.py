@@ -156,16 +156,20 @@ class InternalJsonParser:
             for raw in joined.decode("utf-8", "replace").split("\n"):
                 text(raw.rstrip("\r"), log_lines)
             return
-        if joined.startswith(PREFIX) and joined.count(b"\n@nix ") == len(lines) - 1:
-            try:
-                # A PTY's "\r" before the comma is JSON whitespace.
-                messages = self._decode_batch(b"[" + joined[5:].replace(b"\n@nix ", b",") + b"]")
-            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
-                pass
-            else:
-                if len(messages) == len(lines):  # else a line held more than one value
-                    self._dispatch(messages, lines, text)
-                    return
+        if joined.startswith(PREFIX):
+            # A PTY's "\r" before the comma is JSON whitespace.
+            body = joined[5:].replace(b"\n@nix ", b",")
+            # Each line's prefix took 5 bytes away: then every line is nix's (counting
+            # them as well would read the read once more).
+            if len(joined) - len(body) == 5 * len(lines):
+                try:
+                    messages = self._decode_batch(b"[" + body + b"]")
+                except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+                    pass
+                else:
+                    if len(messages) == len(lines):  # else a line held more than one value
+                        self._dispatch(messages, lines, text)
+                        return
         self._dispatch(self._each(lines), lines, text)
 
     def _each(self, lines: list[bytes]) -> list[Any]:
